@@ -1,0 +1,47 @@
+# The README's two commands: `make demo` and `make test`. Each creates .venv and installs
+# what it needs on first use (torch and torchvision pinned; pip finds them on local disk).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/pip install --disable-pip-version-check --progress-bar off -q
+
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: demo test bench bench-quick lint clean-venv
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(PIP) -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(PIP) -e '.[test,server]'
+	touch $@ $(VENV)/.installed-run
+
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(PIP) -e '.[test,server,bench]'
+	touch $@ $(VENV)/.installed-test $(VENV)/.installed-run
+
+## demo: the main job on the bundled default
+demo: $(VENV)/.installed-run
+	$(BIN)/mmreason info
+
+## test: lint, then the whole test suite
+test: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	MPLCONFIGDIR=$$(mktemp -d) $(BIN)/python -m pytest
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+
+bench: $(VENV)/.installed-bench
+	$(BIN)/python -m bench
+
+bench-quick: $(VENV)/.installed-bench
+	$(BIN)/python -m bench --quick
+
+clean-venv:
+	rm -rf $(VENV)

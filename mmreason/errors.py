@@ -1,0 +1,180 @@
+"""The errors mmreason raises on purpose.
+
+Every error is a :class:`MmreasonError`; each leaf also subclasses the builtin
+it behaves like, so an ordinary ``except ValueError`` or ``except KeyError``
+still catches it::
+
+    MmreasonError
+    ├── InvalidInputError (ValueError)            bad argument, file content or setting
+    │   ├── GraphParseError                       malformed RDF: file and line
+    │   ├── QueryError                            SPARQL that does not parse or run: position
+    │   ├── ScmSpecError                          an SCM file refused: file, variable, reason
+    │   ├── ImpossibleEvidenceError               evidence with probability 0 under the model
+    │   ├── ImageError                            not an image, truncated, too large, bad mode
+    │   ├── ScenarioError                         a what-if scenario file refused
+    │   └── QuestionNotUnderstoodError            a question outside the grammar
+    ├── UnknownVariableError (KeyError)           a name that is not in the model
+    ├── UnknownNameError (KeyError)               a registry key or a name on the command line
+    ├── MissingFileError (FileNotFoundError)      a file the caller named does not exist
+    ├── ModelLoadError (OSError)                  a checkpoint missing, corrupt, or for another graph
+    ├── EndpointError (ConnectionError)           a SPARQL endpoint cannot be reached in time
+    └── DeviceUnavailableError (RuntimeError)     a device was asked for that this machine lacks
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+
+__all__ = [
+    "DeviceUnavailableError",
+    "EndpointError",
+    "GraphParseError",
+    "ImageError",
+    "ImpossibleEvidenceError",
+    "InvalidInputError",
+    "MissingFileError",
+    "MmreasonError",
+    "ModelLoadError",
+    "QueryError",
+    "QuestionNotUnderstoodError",
+    "ScenarioError",
+    "ScmSpecError",
+    "UnknownNameError",
+    "UnknownVariableError",
+]
+
+
+def _did_you_mean(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=3)
+    return f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+
+
+class MmreasonError(Exception):
+    """Base of every error mmreason raises on purpose."""
+
+
+class InvalidInputError(MmreasonError, ValueError):
+    """An argument, a file's content or a setting that mmreason refuses."""
+
+
+class GraphParseError(InvalidInputError):
+    """RDF that does not parse; the message names the file and the line."""
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        where = path or "<data>"
+        if line is not None:
+            where = f"{where}:{line}"
+        super().__init__(f"{where}: {message}")
+
+
+class QueryError(InvalidInputError):
+    """A SPARQL query or update that does not parse or cannot run."""
+
+
+class ScmSpecError(InvalidInputError):
+    """An SCM file or specification that is refused; names the file, variable and reason."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        variable: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        self.path = path
+        self.variable = variable
+        self.line = line
+        self.column = column
+        parts = []
+        if path:
+            parts.append(path if line is None else f"{path}:{line}" + (f":{column}" if column else ""))
+        if variable:
+            parts.append(f"variable {variable!r}")
+        prefix = ": ".join(parts)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class ImpossibleEvidenceError(InvalidInputError):
+    """Evidence that has probability 0 under the model; conditioning on it is undefined."""
+
+
+class ImageError(InvalidInputError):
+    """An input that is not a usable image (not an image, truncated, too large, unsupported mode)."""
+
+
+class ScenarioError(InvalidInputError):
+    """A what-if scenario file that is refused; names the file and the field."""
+
+
+class QuestionNotUnderstoodError(InvalidInputError):
+    """A question outside the supported grammar; lists the closest supported forms."""
+
+    def __init__(self, question: str, suggestions: Sequence[str] = ()) -> None:
+        self.question = question
+        self.suggestions = tuple(suggestions)
+        hint = ""
+        if self.suggestions:
+            hint = "; closest supported forms: " + "; ".join(repr(s) for s in self.suggestions)
+        super().__init__(f"question not understood: {question!r}{hint}")
+
+
+class _KeyErrorMessage(KeyError):
+    # KeyError.__str__ shows the repr of its argument; show the message as written.
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class UnknownVariableError(MmreasonError, _KeyErrorMessage):
+    """A variable name that is not in the model."""
+
+    def __init__(self, name: str, known: Iterable[str], *, where: str = "the model") -> None:
+        self.name = name
+        known = list(known)
+        self.known = tuple(known)
+        super().__init__(f"variable {name!r} is not in {where}{_did_you_mean(name, known)}")
+
+
+class UnknownNameError(MmreasonError, _KeyErrorMessage):
+    """A name that is not among the choices (a registry key, a sub-command option)."""
+
+    def __init__(self, kind: str, name: str, choices: Iterable[str]) -> None:
+        self.name = name
+        self.choices = tuple(sorted(str(c) for c in choices))
+        super().__init__(
+            f"unknown {kind} {name!r}{_did_you_mean(name, self.choices)}; "
+            f"choose one of: {', '.join(self.choices)}"
+        )
+
+
+class MissingFileError(MmreasonError, FileNotFoundError):
+    """A file the caller named does not exist."""
+
+    def __init__(self, path: object, *, what: str = "file") -> None:
+        self.path = str(path)
+        super().__init__(f"{what} not found: {self.path}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class ModelLoadError(MmreasonError, OSError):
+    """A checkpoint that is missing, corrupt, or was made for another graph."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class EndpointError(MmreasonError, ConnectionError):
+    """A SPARQL endpoint that cannot be reached, or did not answer in time."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class DeviceUnavailableError(MmreasonError, RuntimeError):
+    """A device was asked for that this machine does not have."""
