@@ -1,0 +1,188 @@
+"""Bindings: where each causal variable meets the image and the knowledge graph.
+
+A bindings file (``graphs/crossing.bindings.toml``) says, for the variables of
+one SCM, which words a question may use for them and their states, where
+their values are read from a grounded scene (a property of the scene, a
+property of an object, or the existence of an object in a relation), and
+which KG individual stands for each value. The question parser takes the
+words; the reasoner takes the rest to turn grounded facts into evidence.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from rdflib import URIRef
+
+from mmreason.errors import InvalidInputError, MissingFileError, UnknownVariableError
+from mmreason.kg.vocab import STANDARD_PREFIXES
+
+if TYPE_CHECKING:
+    from mmreason.causal.scm import SCM
+
+__all__ = ["Bindings", "KgSource", "VariableBinding"]
+
+_SOURCE_KINDS = ("scene", "object", "exists")
+
+
+@dataclass(frozen=True, slots=True)
+class KgSource:
+    """Where a variable's value is read from a grounded scene.
+
+    ``kind`` is ``"scene"`` (a property of the scene: ``property``),
+    ``"object"`` (``property`` of the objects of class ``cls``; ``pick`` =
+    ``"nearest"`` takes the one nearest the crosswalk), or ``"exists"``
+    (1 when some object of class ``cls`` has ``property``).
+    """
+
+    kind: str
+    property: URIRef
+    cls: URIRef | None = None
+    pick: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VariableBinding:
+    """One variable's words, scene source and KG individuals."""
+
+    variable: str
+    phrases: tuple[str, ...] = ()
+    states: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    source: KgSource | None = None
+    values: Mapping[Any, URIRef] = field(default_factory=lambda: MappingProxyType({}))
+
+    def value_of(self, iri: URIRef) -> Any:
+        """The variable's value that ``iri`` stands for, or None."""
+        for value, individual in self.values.items():
+            if individual == iri:
+                return value
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Bindings:
+    """The bindings of every variable of one SCM, checked against it.
+
+    >>> from mmreason.causal import SCM
+    >>> from mmreason.paths import bundled_graphs_dir
+    >>> scm = SCM.from_file(bundled_graphs_dir() / "crossing.scm.toml", device="cpu")
+    >>> bindings = Bindings.from_file(bundled_graphs_dir() / "crossing.bindings.toml", scm=scm)
+    >>> bindings["Road"].values["wet"]
+    rdflib.term.URIRef('http://mmreason.org/crossing#wet')
+    """
+
+    path: str
+    variables: Mapping[str, VariableBinding]
+
+    def __getitem__(self, variable: str) -> VariableBinding:
+        try:
+            return self.variables[variable]
+        except KeyError:
+            raise UnknownVariableError(variable, self.variables, where=f"the bindings {self.path}") from None
+
+    @classmethod
+    def from_file(cls, path: str | Path, *, scm: SCM) -> Bindings:
+        """Read a bindings file and check every name and value against ``scm``."""
+        path = Path(path)
+        if not path.is_file():
+            raise MissingFileError(path, what="bindings file")
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise InvalidInputError(f"{path}: not valid TOML: {exc}") from exc
+        return cls.from_dict(raw, scm=scm, path=str(path))
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any], *, scm: SCM, path: str = "<bindings>") -> Bindings:
+        tables = raw.get("variables", {})
+        if not isinstance(tables, Mapping):
+            raise InvalidInputError(f"{path}: [variables] must be a table of variable names")
+        bound: dict[str, VariableBinding] = {}
+        for name in scm.variables:
+            spec = scm.spec.variables[name]
+            body = tables.get(name, {})
+            phrases = tuple(_strings(body.get("phrases", []), f"{path}: variables.{name}.phrases"))
+            if spec.description:
+                phrases += (spec.description,)
+            domain = scm.domain(name)
+            states = {
+                str(value): tuple(_strings(words, f"{path}: variables.{name}.states.{value}"))
+                for value, words in body.get("states", {}).items()
+            }
+            values = {
+                _value(value, domain, f"{path}: variables.{name}.values"): _iri(
+                    iri, f"{path}: variables.{name}"
+                )
+                for value, iri in body.get("values", {}).items()
+            }
+            for value in states:
+                _value(value, domain, f"{path}: variables.{name}.states")
+            source = _source(body.get("kg"), f"{path}: variables.{name}.kg")
+            bound[name] = VariableBinding(
+                name, phrases, MappingProxyType(states), source, MappingProxyType(values)
+            )
+        unknown = sorted(set(tables) - set(scm.variables))
+        if unknown:
+            raise UnknownVariableError(unknown[0], scm.variables, where=f"the SCM {scm.name!r} ({path})")
+        return cls(path, MappingProxyType(bound))
+
+    def phrases(self) -> dict[str, list[str]]:
+        """Extra words per variable (``"Road"``) and per state (``"Road=wet"``), for the lexicon."""
+        out: dict[str, list[str]] = {}
+        for name, binding in self.variables.items():
+            out[name] = list(binding.phrases)
+            for value, words in binding.states.items():
+                out[f"{name}={value}"] = list(words)
+        return out
+
+
+def _strings(value: Any, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidInputError(f"{where}: expected a list of strings, found {value!r}")
+    return value
+
+
+def _iri(text: Any, where: str) -> URIRef:
+    if not isinstance(text, str) or ":" not in text:
+        raise InvalidInputError(f"{where}: expected an IRI or prefixed name like 'mr:wet', found {text!r}")
+    prefix, _, local = text.partition(":")
+    if prefix in STANDARD_PREFIXES:
+        return URIRef(STANDARD_PREFIXES[prefix] + local)
+    if local.startswith("//"):
+        return URIRef(text)
+    raise InvalidInputError(
+        f"{where}: unknown prefix {prefix!r} in {text!r}; known: {', '.join(sorted(STANDARD_PREFIXES))}"
+    )
+
+
+def _value(text: str, domain: tuple[Any, ...] | None, where: str) -> Any:
+    if domain is None:
+        raise InvalidInputError(f"{where}: the variable is real-valued; it has no named values")
+    for value in domain:
+        if str(value) == str(text):
+            return value
+    raise InvalidInputError(f"{where}: {text!r} is not in the domain {list(domain)}")
+
+
+def _source(body: Any, where: str) -> KgSource | None:
+    if body is None:
+        return None
+    if not isinstance(body, Mapping):
+        raise InvalidInputError(f"{where}: expected a table, found {body!r}")
+    kinds = [k for k in _SOURCE_KINDS if k in body]
+    if len(kinds) != 1:
+        raise InvalidInputError(f"{where}: give exactly one of {', '.join(_SOURCE_KINDS)}")
+    kind = kinds[0]
+    if kind == "scene":
+        return KgSource("scene", _iri(body["scene"], where))
+    if "property" not in body:
+        raise InvalidInputError(f"{where}: {kind} = ... needs property = ...")
+    pick = body.get("pick")
+    if pick not in (None, "nearest"):
+        raise InvalidInputError(f"{where}: pick must be 'nearest', found {pick!r}")
+    return KgSource(kind, _iri(body["property"], where), _iri(body[kind], where), pick)
