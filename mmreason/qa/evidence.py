@@ -1,0 +1,128 @@
+"""From a grounded scene to SCM evidence, through the bindings of each variable.
+
+Scene attributes (weather, road surface, light state) enter as soft evidence:
+their CLIP probabilities are the likelihoods of the variable's values (virtual
+evidence, Pearl 1988 §2.2.2). The existence of an object in a relation (a
+pedestrian on the crosswalk) enters as soft evidence too; a measured quantity
+(the nearest vehicle's distance to the crosswalk) as hard evidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from rdflib import URIRef
+
+from mmreason.answer import Step
+from mmreason.kg.vocab import MR
+
+if TYPE_CHECKING:
+    from mmreason.causal.bindings import Bindings, VariableBinding
+    from mmreason.vision.grounding import Attribute, SceneGraph
+
+__all__ = ["SceneEvidence", "attribute_probability", "scene_evidence"]
+
+# A detector can miss or invent an object: no likelihood from one goes below this floor, so a
+# missed pedestrian lowers, but never zeroes, the probability that one was there.
+LIKELIHOOD_FLOOR = 0.01
+
+
+@dataclass(frozen=True, slots=True)
+class SceneEvidence:
+    """Evidence one scene gives an SCM, and the steps that read it."""
+
+    evidence: Mapping[str, Any]
+    soft_evidence: Mapping[str, Mapping[Any, float]]
+    steps: tuple[Step, ...]
+
+
+def attribute_probability(attribute: Attribute, iris: set[str] | frozenset[str]) -> float:
+    """P(the attribute's concept is one of ``iris``) by CLIP: summed when the full distribution is known."""
+    distribution = getattr(attribute, "distribution", None)
+    if distribution:
+        return float(sum(p for iri, p in distribution.items() if iri in iris))
+    return attribute.confidence if attribute.concept.iri in iris else 0.0
+
+
+def _attribute_likelihoods(attribute: Attribute, binding: VariableBinding) -> dict[Any, float]:
+    distribution = getattr(attribute, "distribution", None)
+    out = {}
+    for value, iri in binding.values.items():
+        if distribution:
+            p = float(distribution.get(str(iri), 0.0))
+        elif str(iri) == attribute.concept.iri:
+            p = attribute.confidence
+        else:
+            p = (1.0 - attribute.confidence) / max(1, len(binding.values) - 1)
+        out[value] = max(p, LIKELIHOOD_FLOOR)
+    return out
+
+
+def _scene_attribute(scene: SceneGraph, prop: URIRef) -> Attribute | None:
+    # The scene-level facts a SceneGraph carries, by the property that states them.
+    by_property = {MR.weather: scene.weather, MR.surface: scene.road, MR.lightState: scene.light}
+    return by_property.get(prop)
+
+
+def scene_evidence(
+    scene: SceneGraph, bindings: Bindings, *, type_iris: Mapping[str, frozenset[str]]
+) -> SceneEvidence:
+    """The evidence ``scene`` gives the variables of ``bindings``.
+
+    ``type_iris`` maps a class IRI to the IRIs of it and its subclasses (the
+    KG's ``rdfs:subClassOf`` closure), so that "a pedestrian" also counts a
+    subclass of pedestrian.
+    """
+    evidence: dict[str, Any] = {}
+    soft: dict[str, dict[Any, float]] = {}
+    steps: list[Step] = []
+    for name, binding in bindings.variables.items():
+        source = binding.source
+        if source is None:
+            continue
+        if source.kind in ("scene", "object") and source.pick is None:
+            attribute = _scene_attribute(scene, source.property)
+            if attribute is None:
+                continue
+            soft[name] = _attribute_likelihoods(attribute, binding)
+            steps.append(
+                Step(
+                    "ground",
+                    f"{name}: {attribute.value} (CLIP p={attribute.confidence:.3f}) -> soft evidence "
+                    + ", ".join(f"{v}: {p:.3f}" for v, p in soft[name].items()),
+                    attribute.confidence,
+                )
+            )
+        elif source.kind == "object" and source.property == MR.distanceToCrosswalk:
+            nearest = scene.nearest_vehicle
+            if nearest is None or nearest.distance_to_crosswalk is None:
+                continue
+            evidence[name] = float(nearest.distance_to_crosswalk)
+            steps.append(
+                Step(
+                    "ground",
+                    f"{name} = {evidence[name]:.2f} m (the {nearest.type.value} nearest the crosswalk, "
+                    f"read off its box)",
+                    nearest.type.confidence,
+                )
+            )
+        elif source.kind == "exists" and source.cls is not None:
+            members = type_iris.get(str(source.cls), frozenset({str(source.cls)}))
+            absent = 1.0
+            for obj in scene.objects:
+                if source.property == MR.onCrosswalk and not obj.on_crosswalk:
+                    continue
+                absent *= 1.0 - attribute_probability(obj.type, members)
+            p = 1.0 - absent
+            soft[name] = {0: max(1.0 - p, LIKELIHOOD_FLOOR), 1: max(p, LIKELIHOOD_FLOOR)}
+            steps.append(
+                Step(
+                    "ground",
+                    f"{name}: p={p:.3f} that some {source.cls.rsplit('#', 1)[-1]} "
+                    f"is {source.property.rsplit('#', 1)[-1]} -> soft evidence",
+                    max(p, 1.0 - p),
+                )
+            )
+    return SceneEvidence(evidence, soft, tuple(steps))

@@ -1,0 +1,243 @@
+"""What the words of a question can mean: the concepts of a KG and of an SCM, by label.
+
+A :class:`Lexicon` holds every labelled concept of the knowledge graph
+(classes, properties, individuals such as colours or weathers) and of the
+causal models (variables and their values). Words are resolved to concepts by
+embedding similarity to their labels, restricted to the kinds a slot of the
+grammar accepts, so "automobiles" finds ``mr:Car`` and "vehicles" finds
+``mr:Vehicle`` with no synonym lists in code. Alternative labels
+(``skos:altLabel``) in the graph widen what is understood.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from rdflib import RDF, RDFS, Graph, URIRef
+from rdflib.namespace import SKOS
+
+from mmreason.qa.embed import MiniLMEmbedder, TextEmbedder
+
+__all__ = [
+    "CLASS",
+    "PROPERTY",
+    "Concept",
+    "Lexicon",
+    "Match",
+    "Schema",
+    "variable_concepts",
+    "variable_words",
+]
+
+#: The kind of a class concept; an individual's kind is the IRI of its class.
+CLASS = "class"
+#: The kind of a property concept.
+PROPERTY = "property"
+
+# Below this cosine similarity a phrase means none of the candidates.
+DEFAULT_THRESHOLD = 0.55
+
+
+@dataclass(frozen=True, slots=True)
+class Concept:
+    """A thing a word can name: a KG class, property or individual, or an SCM variable or value."""
+
+    key: str  # the IRI, or "Variable" / "Variable=value" for SCM concepts
+    label: str  # the preferred label, as answers print it
+    kind: str  # CLASS, PROPERTY, an individual's class IRI, "variable", "value:<Variable>"
+    alt_labels: tuple[str, ...] = ()
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return (self.label, *self.alt_labels)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A phrase resolved to a concept, with the similarity that chose it."""
+
+    phrase: str
+    concept: Concept
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Schema:
+    """The parts of an RDFS ontology the grammar needs: hierarchy, property domains and ranges."""
+
+    superclasses: Mapping[str, frozenset[str]]  # class -> all its superclasses (transitive, itself included)
+    domains: Mapping[str, str]  # property -> rdfs:domain
+    ranges: Mapping[str, str]  # property -> rdfs:range
+    types: Mapping[str, str]  # individual -> its rdf:type
+
+    def is_subclass(self, cls: str, of: str) -> bool:
+        return of in self.superclasses.get(cls, frozenset({cls}))
+
+    def subclasses(self, cls: str) -> frozenset[str]:
+        return frozenset(c for c, supers in self.superclasses.items() if cls in supers)
+
+    def property_for_value(self, value: str) -> str | None:
+        """The property whose range is the class of ``value`` (``mr:wet`` -> ``mr:surface``)."""
+        kind = self.types.get(value)
+        matches = sorted(p for p, r in self.ranges.items() if r == kind)
+        return matches[0] if matches else None
+
+
+def variable_concepts(
+    name: str, domain: Sequence[object], *, phrases: Mapping[str, Sequence[str]] | None = None
+) -> list[Concept]:
+    """The concepts of one SCM variable: the variable, and one ``state`` per value.
+
+    A state is labelled "road is wet" for a named value and, for a 0/1
+    variable, "collision" / "no collision"; ``phrases`` adds labels by key
+    (``"Collision=1": ["the car hits the pedestrian"]``).
+
+    >>> [c.label for c in variable_concepts("Road", ["dry", "wet"])]
+    ['road', 'road is dry', 'road is wet']
+    """
+    phrases = phrases or {}
+    words = variable_words(name)
+    concepts = [Concept(name, words, "variable", tuple(phrases.get(name, ())))]
+    binary = sorted(str(v) for v in domain) == ["0", "1"]
+    for value in domain:
+        key = f"{name}={value}"
+        label = (words if str(value) == "1" else f"no {words}") if binary else f"{words} is {value}"
+        concepts.append(Concept(key, label, "state", tuple(phrases.get(key, ()))))
+    return concepts
+
+
+def variable_words(name: str) -> str:
+    """``"BrakingDistance"`` -> ``"braking distance"``: an SCM variable name read as words.
+
+    >>> variable_words("DistanceToCrosswalk")
+    'distance to crosswalk'
+    """
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).replace("_", " ").lower()
+
+
+@dataclass
+class Lexicon:
+    """Labelled concepts, resolved from phrases by embedding similarity.
+
+    >>> lexicon = Lexicon.from_concepts([Concept("ex:Car", "car", CLASS), Concept("ex:Bus", "bus", CLASS)])
+    >>> lexicon.resolve("automobiles", kinds={CLASS}).concept.label
+    'car'
+    """
+
+    concepts: tuple[Concept, ...]
+    schema: Schema = field(default_factory=lambda: Schema(superclasses={}, domains={}, ranges={}, types={}))
+    embedder: TextEmbedder = field(default_factory=MiniLMEmbedder)
+    threshold: float = DEFAULT_THRESHOLD
+
+    def __post_init__(self) -> None:
+        self._by_key = {c.key: c for c in self.concepts}
+        self._entries = [(c, label) for c in self.concepts for label in c.labels]
+        self._vectors: torch.Tensor | None = None
+
+    @classmethod
+    def from_concepts(cls, concepts: Iterable[Concept], **kwargs: object) -> Lexicon:
+        return cls(concepts=tuple(concepts), **kwargs)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_rdf(
+        cls,
+        graph: Graph,
+        *,
+        variables: Mapping[str, Sequence[object]] | None = None,
+        phrases: Mapping[str, Sequence[str]] | None = None,
+        **kwargs: object,
+    ) -> Lexicon:
+        """Read every labelled class, property and individual of ``graph``.
+
+        ``variables`` maps SCM variable names to their domains: each variable
+        and each of its states (``"Road=wet"``) becomes a concept too, see
+        :func:`variable_concepts`; ``phrases`` adds labels to them by key.
+        """
+        labels: dict[str, list[str]] = {}
+        alt: dict[str, list[str]] = {}
+        for subject, label in graph.subject_objects(RDFS.label):
+            if isinstance(subject, URIRef):
+                labels.setdefault(str(subject), []).append(str(label))
+        for subject, label in graph.subject_objects(SKOS.altLabel):
+            if isinstance(subject, URIRef):
+                alt.setdefault(str(subject), []).append(str(label))
+        classes = {str(c) for c in graph.subjects(RDF.type, RDFS.Class)}
+        classes |= {str(c) for c in graph.subjects(RDFS.subClassOf, None)}
+        properties = {str(p) for p in graph.subjects(RDF.type, RDF.Property)}
+        direct: dict[str, set[str]] = {c: set() for c in classes}
+        for sub, sup in graph.subject_objects(RDFS.subClassOf):
+            direct.setdefault(str(sub), set()).add(str(sup))
+        superclasses = {c: frozenset(_closure(c, direct)) for c in direct}
+        types = {
+            str(s): str(o)
+            for s, o in graph.subject_objects(RDF.type)
+            if str(o) not in {str(RDFS.Class), str(RDF.Property)} and str(o) in classes
+        }
+        schema = Schema(
+            superclasses=superclasses,
+            domains={str(p): str(d) for p, d in graph.subject_objects(RDFS.domain) if str(p) in properties},
+            ranges={str(p): str(r) for p, r in graph.subject_objects(RDFS.range) if str(p) in properties},
+            types=types,
+        )
+        concepts = []
+        for iri, names in sorted(labels.items()):
+            kind = CLASS if iri in classes else PROPERTY if iri in properties else types.get(iri)
+            if kind is None:
+                continue
+            concepts.append(Concept(iri, names[0], kind, tuple(names[1:]) + tuple(alt.get(iri, ()))))
+        for name, domain in (variables or {}).items():
+            concepts.extend(variable_concepts(name, domain, phrases=phrases))
+        return cls(concepts=tuple(concepts), schema=schema, **kwargs)  # type: ignore[arg-type]
+
+    def concept(self, key: str) -> Concept:
+        return self._by_key[key]
+
+    def of_kind(self, kind: str) -> tuple[Concept, ...]:
+        return tuple(c for c in self.concepts if c.kind == kind)
+
+    def _label_vectors(self) -> torch.Tensor:
+        if self._vectors is None:
+            self._vectors = self.embedder([label for _, label in self._entries])
+        return self._vectors
+
+    def rank(self, phrase: str, *, kinds: Iterable[str] | None = None) -> list[Match]:
+        """Every concept of the allowed kinds, best first, scored by its closest label."""
+        allowed = None if kinds is None else set(kinds)
+        vectors = self._label_vectors()
+        if not self._entries:
+            return []
+        scores = (vectors @ self.embedder([phrase.strip().lower()])[0]).tolist()
+        best: dict[str, Match] = {}
+        for (concept, _), score in zip(self._entries, scores, strict=True):
+            if allowed is not None and not _kind_allowed(concept.kind, allowed):
+                continue
+            if concept.key not in best or score > best[concept.key].score:
+                best[concept.key] = Match(phrase, concept, score)
+        return sorted(best.values(), key=lambda m: (-m.score, m.concept.key))
+
+    def resolve(
+        self, phrase: str, *, kinds: Iterable[str] | None = None, threshold: float | None = None
+    ) -> Match | None:
+        """The concept ``phrase`` names, or None when nothing is similar enough."""
+        ranked = self.rank(phrase, kinds=kinds)
+        if ranked and ranked[0].score >= (self.threshold if threshold is None else threshold):
+            return ranked[0]
+        return None
+
+
+def _kind_allowed(kind: str, allowed: set[str]) -> bool:
+    return kind in allowed or ("value:*" in allowed and kind.startswith("value:"))
+
+
+def _closure(cls: str, direct: Mapping[str, set[str]]) -> set[str]:
+    seen = {cls}
+    stack = [cls]
+    while stack:
+        for sup in direct.get(stack.pop(), ()):
+            if sup not in seen:
+                seen.add(sup)
+                stack.append(sup)
+    return seen
