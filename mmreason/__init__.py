@@ -11,6 +11,15 @@ True
 
 from __future__ import annotations
 
+from mmreason.causal import (
+    SCM,
+    CausationResult,
+    DiscreteDistribution,
+    Distribution,
+    DistributionBatch,
+    EffectEstimate,
+    SampleDistribution,
+)
 from mmreason.devices import DeviceLike, resolve_device
 from mmreason.errors import (
     DeviceUnavailableError,
@@ -19,6 +28,7 @@ from mmreason.errors import (
     ImageError,
     ImpossibleEvidenceError,
     InvalidInputError,
+    MissingDependencyError,
     MissingFileError,
     MmreasonError,
     ModelLoadError,
@@ -26,29 +36,46 @@ from mmreason.errors import (
     QuestionNotUnderstoodError,
     ScenarioError,
     ScmSpecError,
+    UnknownEntityError,
     UnknownNameError,
     UnknownVariableError,
 )
+from mmreason.kg import KnowledgeGraph
+from mmreason.vision import ClipEncoder, SceneGraph, ground, render_scene
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "SCM",
+    "CausationResult",
+    "ClipEncoder",
     "DeviceLike",
     "DeviceUnavailableError",
+    "DiscreteDistribution",
+    "Distribution",
+    "DistributionBatch",
+    "EffectEstimate",
     "EndpointError",
     "GraphParseError",
     "ImageError",
     "ImpossibleEvidenceError",
     "InvalidInputError",
+    "KnowledgeGraph",
+    "MissingDependencyError",
     "MissingFileError",
     "MmreasonError",
     "ModelLoadError",
     "QueryError",
     "QuestionNotUnderstoodError",
+    "SampleDistribution",
     "ScenarioError",
+    "SceneGraph",
     "ScmSpecError",
+    "UnknownEntityError",
     "UnknownNameError",
     "UnknownVariableError",
     "__version__",
+    "ground",
+    "render_scene",
     "resolve_device",
 ]

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from mmreason.errors import MmreasonError
 
@@ -35,6 +36,188 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_render(args: argparse.Namespace) -> int:
+    from mmreason.vision.world import write_renders
+
+    paths = write_renders(args.out, seed=args.seed, count=args.count, progress=args.count > 1)
+    print(f"wrote {len(paths)} PNG + JSON pairs to {args.out}")
+    return 0
+
+
+def _cmd_train_clip(args: argparse.Namespace) -> int:
+    from mmreason.vision.train import TrainConfig, train_clip
+
+    config = TrainConfig(seed=args.seed, steps=args.steps, train_scenes=args.scenes)
+    result = train_clip(config, out=args.out)
+    print(f"wrote {result.checkpoint} and {result.recipe} in {result.seconds:.0f} s")
+    print(json.dumps(result.accuracy, indent=2))
+    return 0
+
+
+def _cmd_ground(args: argparse.Namespace) -> int:
+    from mmreason.vision.encoder import ClipEncoder
+    from mmreason.vision.grounding import ground
+
+    encoder = ClipEncoder.default(device=args.device)
+    scenes = [ground(path, encoder=encoder, proposer=args.proposer) for path in args.images]
+    if args.json:
+        out = [s.to_dict() for s in scenes]
+        print(json.dumps(out[0] if len(out) == 1 else out, indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    for path, scene in zip(args.images, scenes, strict=True):
+        d = scene.to_dict()
+        light = f", light {d['light']} ({d['confidence']['light']:.2f})" if d["light"] else ""
+        console.print(
+            f"[bold]{path}[/bold]: weather {d['weather']} ({d['confidence']['weather']:.2f}), "
+            f"road {d['road']} ({d['confidence']['road']:.2f}){light}"
+        )
+        table = Table("object", "type", "colour", "bbox", "on crosswalk", "distance (m)")
+        for o in d["objects"]:
+            colour = "" if o["color"] is None else f"{o['color']} ({o['confidence']['color']:.2f})"
+            distance = "" if o["distance_to_crosswalk"] is None else f"{o['distance_to_crosswalk']:.1f}"
+            table.add_row(
+                o["id"],
+                f"{o['type']} ({o['confidence']['type']:.2f})",
+                colour,
+                str(o["bbox"]),
+                str(o["on_crosswalk"]),
+                distance,
+            )
+        console.print(table)
+    return 0
+
+
+def _cmd_train_gnn(args: argparse.Namespace) -> int:
+    from mmreason.gnn import TrainingConfig, train_link_predictor
+    from mmreason.gnn.triples import open_graph
+
+    graph = open_graph(args.graphs)
+    config = TrainingConfig(training=args.training, lr=args.lr, negatives=args.negatives)
+    predictor = train_link_predictor(
+        graph,
+        model=args.model,
+        epochs=args.epochs,
+        dim=args.dim,
+        seed=args.seed,
+        config=config,
+        valid=None if args.valid is None else open_graph([args.valid]),
+        test=None if args.test is None else open_graph([args.test]),
+        features=args.features,
+        device=args.device,
+        checkpoint=args.out,
+    )
+    print(f"{predictor!r}: wrote {args.out}")
+    for name, metrics in (("validation", predictor.valid_metrics), ("test", predictor.test_metrics)):
+        if metrics is not None:
+            print(
+                f"{name}: filtered MRR {metrics.mrr:.4f}, Hits@1 {metrics.hits_at_1:.4f}, "
+                f"Hits@3 {metrics.hits_at_3:.4f}, Hits@10 {metrics.hits_at_10:.4f} "
+                f"({metrics.num_triples} triples)"
+            )
+    return 0
+
+
+def _cmd_complete(args: argparse.Namespace) -> int:
+    from mmreason.gnn import LinkPredictor
+    from mmreason.gnn.complete import complete, write_predicted
+    from mmreason.gnn.triples import open_graph
+
+    kg = open_graph(args.graphs, location=args.kg)
+    predictor = LinkPredictor.load(args.model_dir, device=args.device)
+    completion = complete(kg, predictor, top_k=args.top_k, min_score=args.min_score, write=True)
+    print(
+        f"{len(completion.facts)} predicted facts (of {completion.candidates} candidates) "
+        f"with p ≥ {args.min_score} written to {completion.graph or 'nothing'} by {completion.model_id}"
+    )
+    for fact in completion.facts[: args.show]:
+        print(f"{fact.score:.3f}  {fact.head}  {fact.relation}  {fact.tail}")
+    if args.out is not None:
+        print(f"wrote {write_predicted(kg, args.out)}")
+    return 0
+
+
+def _print_answer(answer: Any, *, as_json: bool) -> None:
+    if as_json:
+        print(answer.to_json())
+    else:
+        print(answer.explain())
+
+
+def _cmd_ask(args: argparse.Namespace) -> int:
+    from mmreason.reasoner import Reasoner
+
+    reasoner = Reasoner.default(device=args.device)
+    _print_answer(reasoner.ask(args.image, args.question), as_json=args.json)
+    return 0
+
+
+def _cmd_chat(args: argparse.Namespace) -> int:
+    from mmreason.errors import QuestionNotUnderstoodError
+    from mmreason.reasoner import Reasoner
+
+    chat = Reasoner.default(device=args.device).conversation(args.image)
+    interactive = sys.stdin.isatty()
+    while True:
+        if interactive:
+            print("? ", end="", flush=True)
+        line = sys.stdin.readline()
+        if not line:
+            return 0
+        question = line.strip()
+        if not question:
+            continue
+        if question.lower() in {"quit", "exit", "bye"}:
+            return 0
+        try:
+            _print_answer(chat.ask(question), as_json=args.json)
+        except QuestionNotUnderstoodError as exc:
+            print(f"mmreason: {exc}", file=sys.stderr)
+
+
+def _cmd_whatif(args: argparse.Namespace) -> int:
+    from mmreason.reasoner import Reasoner
+    from mmreason.report import write_whatif_report
+
+    reasoner = Reasoner.default(device=args.device)
+    results = [reasoner.what_if(path) for path in args.files]
+    for result in results:
+        print(result.summary())
+    if args.report:
+        print(f"report: {write_whatif_report(results, args.report)}")
+    return 0 if all(r.passed for r in results) else 1
+
+
+def _cmd_scm(args: argparse.Namespace) -> int:
+    from mmreason.causal import SCM
+
+    scm = SCM.from_file(args.file, device=args.device)
+    evidence = scm.parse_assignments(args.evidence, role="evidence")
+    do = scm.parse_assignments(args.do, role="do")
+    options = {"evidence": evidence, "do": do, "samples": args.samples, "seed": args.seed}
+    ask = scm.counterfactual if args.counterfactual else scm.query
+    result = ask(args.target, **options)
+    print(json.dumps(result.to_dict(), indent=2) if args.json else result)
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from mmreason.demo import run_demo
+
+    result = run_demo(args.out, device=args.device)
+    for seed, answers in result.answers:
+        print(f"scene {seed}:")
+        for answer in answers:
+            print(f"  {answer.question} -> {answer.text or answer.value} ({answer.confidence:.2f})")
+    for scenario in result.scenarios:
+        print(scenario.summary())
+    print(f"reports: {result.questions_report} and {result.whatif_report}")
+    return 0 if result.passed else 1
+
+
 def _parser() -> argparse.ArgumentParser:
     from mmreason import __version__
 
@@ -54,6 +237,100 @@ def _parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="versions, device, and where the bundled graphs and models are")
     info.add_argument("--json", action="store_true", help="print as JSON")
     info.set_defaults(run=_cmd_info)
+
+    render = sub.add_parser("render", help="render crossing-world scenes as PNG + truth JSON pairs")
+    render.add_argument("--seed", type=int, default=0, help="first seed (default: 0)")
+    render.add_argument("--count", type=int, default=1, help="how many consecutive seeds (default: 1)")
+    render.add_argument("--out", required=True, help="folder to write scene-SEED.png / .json into")
+    render.set_defaults(run=_cmd_render)
+
+    train_clip = sub.add_parser("train-clip", help="train the bundled CLIP model on rendered scenes (CPU)")
+    train_clip.add_argument("--seed", type=int, default=0, help="training seed (default: 0)")
+    train_clip.add_argument("--steps", type=int, default=1800, help="optimiser steps (default: 1800)")
+    train_clip.add_argument("--scenes", type=int, default=2500, help="training scenes (default: 2500)")
+    train_clip.add_argument(
+        "--out", default=None, help="where to write the checkpoint (default: mmreason/models/)"
+    )
+    train_clip.set_defaults(run=_cmd_train_clip)
+
+    ground = sub.add_parser("ground", help="ground images as scene facts with confidences")
+    ground.add_argument("images", nargs="+", help="image files")
+    ground.add_argument("--json", action="store_true", help="print the truth-JSON keys plus confidences")
+    ground.add_argument(
+        "--proposer",
+        choices=("auto", "segment", "grid"),
+        default="auto",
+        help="region proposals: segment (crossing renders), grid (any photo), auto (default)",
+    )
+    ground.set_defaults(run=_cmd_ground)
+
+    train_gnn = sub.add_parser(
+        "train-gnn", help="train a link predictor (R-GCN / KGE) on RDF files or TSV triples"
+    )
+    train_gnn.add_argument("graphs", nargs="+", help="RDF files, or head<TAB>relation<TAB>tail tables (.tsv)")
+    train_gnn.add_argument("--model", default="rgcn-distmult", help="registry key (default: rgcn-distmult)")
+    train_gnn.add_argument("--epochs", type=int, default=200, help="most epochs (default: 200)")
+    train_gnn.add_argument("--dim", type=int, default=64, help="embedding dimension (default: 64)")
+    train_gnn.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
+    train_gnn.add_argument("--lr", type=float, default=0.01, help="Adam learning rate (default: 0.01)")
+    train_gnn.add_argument("--negatives", type=int, default=16, help="negatives per positive, slcwa")
+    train_gnn.add_argument(
+        "--training", choices=("auto", "slcwa", "lcwa"), default="auto", help="training loop"
+    )
+    train_gnn.add_argument(
+        "--features",
+        default="learned",
+        help="entity features: learned, auto, clip, minilm (default: learned)",
+    )
+    train_gnn.add_argument("--valid", default=None, help="validation triples (default: hold out 10%%)")
+    train_gnn.add_argument("--test", default=None, help="test triples to report filtered metrics on")
+    train_gnn.add_argument("--out", default="gnn-model", help="checkpoint folder (default: gnn-model)")
+    train_gnn.set_defaults(run=_cmd_train_gnn)
+
+    complete = sub.add_parser("complete", help="predict missing facts into the KG's predicted graph")
+    complete.add_argument("graphs", nargs="*", help="RDF files to load (or use --kg)")
+    complete.add_argument("--kg", default=None, help="a KG location: oxigraph:DIR or sparql:URL")
+    complete.add_argument("--model-dir", required=True, help="checkpoint folder written by train-gnn")
+    complete.add_argument(
+        "--top-k", type=int, default=10, help="tails kept per (head, relation) (default: 10)"
+    )
+    complete.add_argument("--min-score", type=float, default=0.5, help="least probability (default: 0.5)")
+    complete.add_argument("--show", type=int, default=20, help="facts to print (default: 20)")
+    complete.add_argument("--out", default=None, help="also write the predicted graph as Turtle here")
+    complete.set_defaults(run=_cmd_complete)
+
+    ask = sub.add_parser("ask", help="answer a question about an image, with how it was reached")
+    ask.add_argument("image", help="an image file")
+    ask.add_argument("question", help='e.g. "Must the car stop?"')
+    ask.add_argument("--json", action="store_true", help="print value, confidence and steps as JSON")
+    ask.set_defaults(run=_cmd_ask)
+
+    chat = sub.add_parser("chat", help="ask questions about one image, one per line on stdin")
+    chat.add_argument("image", help="an image file")
+    chat.add_argument("--json", action="store_true", help="print each answer as JSON")
+    chat.set_defaults(run=_cmd_chat)
+
+    whatif = sub.add_parser("whatif", help="run what-if scenario files; exit 1 if an expectation fails")
+    whatif.add_argument("files", nargs="+", help="scenario TOML files (docs/scenario-format.md)")
+    whatif.add_argument("--report", default=None, help="write a Markdown report with plots into this folder")
+    whatif.set_defaults(run=_cmd_whatif)
+
+    scm = sub.add_parser("scm", help="ask an SCM file: P(target | evidence, do(...)) or a counterfactual")
+    scm.add_argument("file", help="an .scm.toml file (docs/scm-format.md)")
+    scm.add_argument("target", help="the variable asked about")
+    scm.add_argument("-e", "--evidence", action="append", default=[], metavar="VAR=VALUE", help="observed")
+    scm.add_argument("--do", action="append", default=[], metavar="VAR=VALUE", help="intervention")
+    scm.add_argument(
+        "--counterfactual", action="store_true", help="evidence is factual, do is counterfactual"
+    )
+    scm.add_argument("--samples", type=int, default=2000, help="draws of unpinned real noise (default: 2000)")
+    scm.add_argument("--seed", type=int, default=0, help="seed of those draws (default: 0)")
+    scm.add_argument("--json", action="store_true", help="print as JSON")
+    scm.set_defaults(run=_cmd_scm)
+
+    demo = sub.add_parser("demo", help="the bundled scenes, questions and scenarios, with reports")
+    demo.add_argument("--out", default="out/demo", help="report folder (default: out/demo)")
+    demo.set_defaults(run=_cmd_demo)
     return parser
 
 

@@ -15,8 +15,10 @@ still catches it::
     │   └── QuestionNotUnderstoodError            a question outside the grammar
     ├── UnknownVariableError (KeyError)           a name that is not in the model
     ├── UnknownNameError (KeyError)               a registry key or a name on the command line
+    ├── UnknownEntityError (KeyError)             an entity or relation a trained model never saw
     ├── MissingFileError (FileNotFoundError)      a file the caller named does not exist
     ├── ModelLoadError (OSError)                  a checkpoint missing, corrupt, or for another graph
+    ├── MissingDependencyError (ImportError)      an optional package a feature needs is not installed
     ├── EndpointError (ConnectionError)           a SPARQL endpoint cannot be reached in time
     └── DeviceUnavailableError (RuntimeError)     a device was asked for that this machine lacks
 """
@@ -33,6 +35,7 @@ __all__ = [
     "ImageError",
     "ImpossibleEvidenceError",
     "InvalidInputError",
+    "MissingDependencyError",
     "MissingFileError",
     "MmreasonError",
     "ModelLoadError",
@@ -40,6 +43,7 @@ __all__ = [
     "QuestionNotUnderstoodError",
     "ScenarioError",
     "ScmSpecError",
+    "UnknownEntityError",
     "UnknownNameError",
     "UnknownVariableError",
 ]
@@ -151,6 +155,19 @@ class UnknownNameError(MmreasonError, _KeyErrorMessage):
         )
 
 
+class UnknownEntityError(MmreasonError, _KeyErrorMessage):
+    """An entity or relation that a trained model did not see when it was trained."""
+
+    def __init__(self, kind: str, name: str, known: Iterable[str], *, where: str = "the model") -> None:
+        self.kind = kind
+        self.name = name
+        known = [str(k) for k in known]
+        super().__init__(
+            f"{kind} {name!r} was not seen when {where} was trained ({len(known)} known)"
+            f"{_did_you_mean(name, known)}"
+        )
+
+
 class MissingFileError(MmreasonError, FileNotFoundError):
     """A file the caller named does not exist."""
 
@@ -160,6 +177,13 @@ class MissingFileError(MmreasonError, FileNotFoundError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class MissingDependencyError(MmreasonError, ImportError):
+    """An optional package that a feature needs is not installed; the message names it."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 class ModelLoadError(MmreasonError, OSError):

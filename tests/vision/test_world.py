@@ -1,0 +1,162 @@
+"""The crossing world: determinism, the SCM drives the scene, geometry by the world scale, RDF."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import rdflib
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rdflib import RDF, RDFS
+
+from mmreason.errors import InvalidInputError, UnknownNameError
+from mmreason.kg.vocab import MR
+from mmreason.paths import bundled_graphs_dir
+from mmreason.vision.world import (
+    COLOURS,
+    HEIGHT,
+    LAYOUT,
+    PIXELS_PER_METRE,
+    VEHICLE_TYPES,
+    WIDTH,
+    crossing_scm,
+    render_scene,
+    render_values,
+    write_renders,
+)
+
+ROW = {
+    "Weather": "rain",
+    "Road": "wet",
+    "Light": "red",
+    "DistanceToCrosswalk": 20.0,
+    "PedestrianOnCrosswalk": 1,
+}
+
+
+def test_same_seed_same_image_and_truth():
+    a_image, a_truth = render_scene(123)
+    b_image, b_truth = render_scene(123)
+    assert a_image.tobytes() == b_image.tobytes()
+    assert a_truth == b_truth
+    assert render_scene(124)[0].tobytes() != a_image.tobytes()
+
+
+def test_truth_values_are_the_scm_unit_of_the_seed():
+    # Differential: the hidden values are exactly the SCM's sample for that seed, noise terms included.
+    _, truth = render_scene(31)
+    row = crossing_scm().sample(1, seed=31).iloc[0]
+    assert set(truth.values) == {str(k) for k in row.index}
+    assert any(k.startswith("U_") for k in truth.values)
+    for name, value in row.items():
+        if isinstance(value, str):
+            assert truth.values[name] == value
+        else:
+            assert truth.values[name] == pytest.approx(float(value))
+    assert (truth.weather, truth.road, truth.light) == (row["Weather"], row["Road"], row["Light"])
+    assert truth.distance_to_crosswalk == pytest.approx(row["DistanceToCrosswalk"])
+
+
+def test_interventions_reach_the_scene():
+    _, truth = render_scene(5, Weather="rain", Light="green")
+    assert (truth.weather, truth.light) == ("rain", "green")
+
+
+def test_nearest_vehicle_is_drawn_at_the_distance_by_the_world_scale():
+    # Known answer: 20 m before the crosswalk at 8 px/m puts the front bumper at x = 560 - 160 = 400.
+    _, truth = render_values(ROW, seed=3)
+    nearest = [o for o in truth.objects if o.nearest]
+    assert len(nearest) == 1 and nearest[0].type in VEHICLE_TYPES
+    assert nearest[0].bbox[2] == 400 == LAYOUT.crosswalk_x0 - round(20.0 * PIXELS_PER_METRE)
+    assert [o.type for o in truth.objects if o.on_crosswalk] == ["pedestrian"]
+    _, no_walker = render_values({**ROW, "PedestrianOnCrosswalk": 0}, seed=3)
+    assert not any(o.on_crosswalk for o in no_walker.objects)
+
+
+def test_weather_and_surface_are_drawn():
+    # The sky's first row and a bare strip of road differ by weather and surface as the palette says.
+    rain, _ = render_values(ROW, seed=1)
+    clear, _ = render_values({**ROW, "Weather": "clear", "Road": "dry"}, seed=1)
+    sky_rain = np.asarray(rain)[0].mean(axis=0)
+    sky_clear = np.asarray(clear)[0].mean(axis=0)
+    assert sky_clear[2] > sky_rain[2] + 60  # a blue sky against a dark grey one
+    road_rain = np.median(np.asarray(rain)[LAYOUT.road_top : LAYOUT.road_bottom, :300].reshape(-1, 3), axis=0)
+    road_dry = np.median(np.asarray(clear)[LAYOUT.road_top : LAYOUT.road_bottom, :300].reshape(-1, 3), axis=0)
+    assert road_dry.mean() > road_rain.mean() + 40  # wet asphalt is darker
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**31 - 1))
+def test_scene_invariants(seed):
+    image, truth = render_scene(seed, exclude_pairs=[("green", "bus"), ("white", "truck")])
+    assert image.size == (WIDTH, HEIGHT) and image.mode == "RGB"
+    vehicles = [o for o in truth.objects if o.type in VEHICLE_TYPES]
+    assert vehicles and sum(o.nearest for o in truth.objects) == 1
+    boxes = [o.bbox for o in truth.objects] + [truth.traffic_light_bbox]
+    for i, a in enumerate(boxes):
+        assert 0 <= a[0] < a[2] <= WIDTH and 0 <= a[1] < a[3] <= HEIGHT
+        for b in boxes[i + 1 :]:
+            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
+    for o in vehicles:
+        assert o.color in COLOURS and (o.color, o.type) not in {("green", "bus"), ("white", "truck")}
+        assert o.bbox[2] <= LAYOUT.crosswalk_x0 or o.bbox[0] >= LAYOUT.crosswalk_x1
+    assert any(o.on_crosswalk for o in truth.objects) == bool(truth.values["PedestrianOnCrosswalk"])
+
+
+def test_truth_json_has_the_documented_keys():
+    _, truth = render_scene(8)
+    data = json.loads(truth.to_json())
+    assert {"weather", "road", "light", "objects", "hidden"} <= set(data)
+    assert all({"type", "color", "bbox"} <= set(o) for o in data["objects"])
+    hidden = data["hidden"]
+    assert {"speed", "distance_to_crosswalk", "braking_distance", "collision"} <= set(hidden)
+    assert hidden["speed"] == pytest.approx(truth.values["Speed"])
+    assert "U_Braking" in hidden["values"]
+
+
+def test_truth_rdf_uses_only_terms_of_the_ontology():
+    _, truth = render_scene(8)
+    graph = truth.to_rdf()
+    ontology = rdflib.Graph().parse(bundled_graphs_dir() / "crossing.ttl")
+    defined = set(ontology.subjects(RDFS.label, None))
+    used = {
+        t for triple in graph for t in triple if isinstance(t, rdflib.URIRef) and str(t).startswith(str(MR))
+    }
+    assert used <= defined, used - defined
+    depicted = list(graph.objects(None, MR.depicts))
+    assert len(depicted) == len(truth.objects) + 2  # road users, the traffic light, the crosswalk
+    colours = {o for o in graph.objects(None, MR.colour)}
+    assert colours == {MR[o.color] for o in truth.objects if o.color}
+    assert (None, RDF.type, MR.Scene) in graph
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda: render_scene(-1), InvalidInputError, "seed"),
+        (lambda: render_scene(1.5), InvalidInputError, "seed"),
+        (lambda: render_values({**ROW, "Weather": "snow"}, seed=0), UnknownNameError, "snow"),
+        (
+            lambda: render_values({k: v for k, v in ROW.items() if k != "Light"}, seed=0),
+            InvalidInputError,
+            "Light",
+        ),
+        (
+            lambda: render_values({**ROW, "DistanceToCrosswalk": -3}, seed=0),
+            InvalidInputError,
+            "DistanceToCrosswalk",
+        ),
+        (lambda: write_renders("/tmp", count=0), InvalidInputError, "count"),
+    ],
+)
+def test_bad_input_is_refused(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_write_renders(tmp_path):
+    paths = write_renders(tmp_path, seed=40, count=2)
+    assert [p.name for p in paths] == ["scene-40.png", "scene-41.png"]
+    assert json.loads(paths[1].with_suffix(".json").read_text())["seed"] == 41
