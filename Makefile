@@ -27,7 +27,7 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 
 ## demo: the main job on the bundled default
 demo: $(VENV)/.installed-run
-	$(BIN)/mmreason info
+	$(BIN)/mmreason demo --out out/demo
 
 ## test: lint, then the whole test suite
 test: $(VENV)/.installed-test
