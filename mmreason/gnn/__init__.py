@@ -13,10 +13,11 @@ calibrated scores into the KG's ``predicted`` named graph.
 
 from __future__ import annotations
 
+from mmreason.gnn.calibration import Calibration
 from mmreason.gnn.complete import Completion, PredictedFact, complete, predicted_facts
 from mmreason.gnn.evaluate import RankingMetrics
 from mmreason.gnn.features import clip_text_features, hashed_features, minilm_features, nearest_entities
-from mmreason.gnn.predictor import Calibration, LinkPredictor, Prediction, TrainingConfig
+from mmreason.gnn.predictor import LinkPredictor, Prediction, TrainingConfig
 from mmreason.gnn.registry import MODELS, ModelSpec, model_spec
 from mmreason.gnn.train import subgraph_training_available, train_link_predictor
 from mmreason.gnn.triples import IdMaps

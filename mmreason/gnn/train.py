@@ -31,8 +31,9 @@ from torch import Tensor
 
 from mmreason.devices import DeviceLike, resolve_device
 from mmreason.errors import InvalidInputError, MissingDependencyError, UnknownNameError
+from mmreason.gnn.calibration import fit_calibration
 from mmreason.gnn.features import FeatureFn, entity_labels, resolve_features
-from mmreason.gnn.predictor import LinkPredictor, TrainingConfig, fit_calibration
+from mmreason.gnn.predictor import LinkPredictor, TrainingConfig
 from mmreason.gnn.registry import build_model, model_spec
 from mmreason.gnn.triples import IdMaps, as_string_triples
 

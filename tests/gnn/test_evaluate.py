@@ -164,3 +164,23 @@ def test_known_answer_masks_equal_brute_force(known, queries):
         for e in range(n):
             assert bool(tails[row, e]) == ((a, rel, e) in known)
             assert bool(heads[row, e]) == ((e, rel, a) in known)
+
+
+def test_predictions_by_hand_with_and_without_known_triples():
+    # Tails of (a, r, ?): a 6, b 4, c 2; the known (a, r, a) is left out unless asked for.
+    predictor = hand_predictor("distmult", ENTITIES, RELATIONS, train=[("a", "r", "a")])
+    assert [p.tail for p in predictor.predict_tails("a", "r", top_k=3)] == ["b", "c"]
+    assert [p.tail for p in predictor.predict_tails("a", "r", top_k=3, exclude_known=False)] == [
+        "a",
+        "b",
+        "c",
+    ]
+    # Heads of (?, r, b): b 19, a 4, c -1.
+    assert [(p.head, p.score) for p in predictor.predict_heads("r", "b", top_k=2)] == [
+        ("b", 19.0),
+        ("a", 4.0),
+    ]
+    empty = hand_predictor("distmult", ENTITIES, RELATIONS, train=[])
+    assert len(empty.predict_tails("a", "r", top_k=5)) == 3
+    with pytest.raises(InvalidInputError, match="top_k must be a positive integer"):
+        empty.predict_tails("a", "r", top_k=0)
