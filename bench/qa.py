@@ -98,10 +98,10 @@ def run(*, quick: bool, device: str, out: Path) -> BenchReport:
     from mmreason.reasoner import Reasoner
     from mmreason.vision.world import render_scene
 
-    scenes = 50 if quick else 500
+    scenes = 20 if quick else 500
     reasoner = Reasoner.default(device=device)
     scm = reasoner.scm
-    prior = _prior(scm, 100 if quick else 500, render_scene)
+    prior = _prior(scm, 50 if quick else 500, render_scene)
 
     ours: dict[str, list[bool]] = defaultdict(list)
     peer: dict[str, list[bool]] = defaultdict(list)

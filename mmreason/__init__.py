@@ -4,6 +4,9 @@ An image is grounded as RDF facts by a CLIP-aligned encoder, GNNs complete
 the knowledge graph, and a structural causal model answers interventional and
 counterfactual queries; every answer says how it was reached.
 
+The errors and :func:`resolve_device` load with the package; everything else
+loads on first use, so ``import mmreason`` and ``mmreason --version`` stay fast.
+
 >>> import mmreason
 >>> isinstance(mmreason.__version__, str)
 True
@@ -11,15 +14,9 @@ True
 
 from __future__ import annotations
 
-from mmreason.causal import (
-    SCM,
-    CausationResult,
-    DiscreteDistribution,
-    Distribution,
-    DistributionBatch,
-    EffectEstimate,
-    SampleDistribution,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from mmreason.devices import DeviceLike, resolve_device
 from mmreason.errors import (
     DeviceUnavailableError,
@@ -40,15 +37,51 @@ from mmreason.errors import (
     UnknownNameError,
     UnknownVariableError,
 )
-from mmreason.kg import KnowledgeGraph
-from mmreason.vision import ClipEncoder, SceneGraph, ground, render_scene
+
+if TYPE_CHECKING:
+    from mmreason.answer import Answer, Step
+    from mmreason.causal import (
+        SCM,
+        CausationResult,
+        DiscreteDistribution,
+        Distribution,
+        DistributionBatch,
+        EffectEstimate,
+        SampleDistribution,
+    )
+    from mmreason.kg import KnowledgeGraph
+    from mmreason.reasoner import Conversation, Reasoner
+    from mmreason.scenarios import Scenario, WhatIfResult
+    from mmreason.vision import ClipEncoder, SceneGraph
 
 __version__ = "0.1.0"
 
+# Public names that load on first use, and the module each comes from.
+_LAZY = {
+    "Answer": "mmreason.answer",
+    "Step": "mmreason.answer",
+    "CausationResult": "mmreason.causal",
+    "DiscreteDistribution": "mmreason.causal",
+    "Distribution": "mmreason.causal",
+    "DistributionBatch": "mmreason.causal",
+    "EffectEstimate": "mmreason.causal",
+    "SCM": "mmreason.causal",
+    "SampleDistribution": "mmreason.causal",
+    "KnowledgeGraph": "mmreason.kg",
+    "Conversation": "mmreason.reasoner",
+    "Reasoner": "mmreason.reasoner",
+    "Scenario": "mmreason.scenarios",
+    "WhatIfResult": "mmreason.scenarios",
+    "ClipEncoder": "mmreason.vision",
+    "SceneGraph": "mmreason.vision",
+}
+
 __all__ = [
     "SCM",
+    "Answer",
     "CausationResult",
     "ClipEncoder",
+    "Conversation",
     "DeviceLike",
     "DeviceUnavailableError",
     "DiscreteDistribution",
@@ -67,15 +100,29 @@ __all__ = [
     "ModelLoadError",
     "QueryError",
     "QuestionNotUnderstoodError",
+    "Reasoner",
     "SampleDistribution",
+    "Scenario",
     "ScenarioError",
     "SceneGraph",
     "ScmSpecError",
+    "Step",
     "UnknownEntityError",
     "UnknownNameError",
     "UnknownVariableError",
+    "WhatIfResult",
     "__version__",
-    "ground",
-    "render_scene",
     "resolve_device",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'mmreason' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -25,6 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mmreason._quiet import quiet_model_loading
 from mmreason.devices import DeviceLike, resolve_device
 from mmreason.errors import InvalidInputError, MissingFileError, ModelLoadError, UnknownNameError
 from mmreason.paths import bundled_models_dir
@@ -125,7 +126,7 @@ def build_bundled_model(*, device: torch.device | None = None) -> tuple[Any, Any
     import open_clip
 
     name = _register_bundled()
-    with _quiet_open_clip():
+    with quiet_model_loading():
         model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=None, device="cpu")
     model.lock_text_tower(unlocked_layers=0, freeze_layer_norm=True)
     tokenizer = open_clip.get_tokenizer(name)
@@ -133,17 +134,6 @@ def build_bundled_model(*, device: torch.device | None = None) -> tuple[Any, Any
         model = model.to(device)
     model.eval()
     return model, preprocess, tokenizer
-
-
-class _quiet_open_clip:
-    # open_clip logs a warning when it builds a model without CLIP weights; here that is intended.
-    def __enter__(self) -> None:
-        self._logger = logging.getLogger()
-        self._level = self._logger.level
-        self._logger.setLevel(logging.ERROR)
-
-    def __exit__(self, *exc: object) -> None:
-        self._logger.setLevel(self._level)
 
 
 def bundled_state_dict(model: Any) -> dict[str, torch.Tensor]:
@@ -168,7 +158,7 @@ class ClipEncoder:
     """
 
     def __init__(
-        self, model: Any, preprocess: Any, tokenizer: Any, *, name: str, device: torch.device
+        self, model: Any, preprocess: Any, *, tokenizer: Any, name: str, device: torch.device
     ) -> None:
         self.model = model
         self.preprocess = preprocess
@@ -193,6 +183,9 @@ class ClipEncoder:
             device: where the model runs (``"auto"``, ``"cpu"``, ``"cuda[:N]"``).
             path: another checkpoint of the bundled architecture (its recipe JSON,
                 with the ``sha256`` key, must sit beside it with the same stem).
+
+        The file is verified on every call; the model built from a verified file is
+        shared by all callers on the same device within a process (it is read-only).
 
         Raises:
             ModelLoadError: the checkpoint or its recipe is missing, or its checksum or tensors do not match.
@@ -226,7 +219,7 @@ class ClipEncoder:
         if not weights.is_file():
             raise MissingFileError(weights, what="open_clip weights")
         try:
-            with _quiet_open_clip():
+            with quiet_model_loading():
                 model, _, preprocess = open_clip.create_model_and_transforms(
                     model_name, pretrained=None, device="cpu"
                 )
@@ -237,7 +230,8 @@ class ClipEncoder:
         except Exception as exc:
             raise ModelLoadError(f"{weights}: does not load into open_clip {model_name!r}: {exc}") from exc
         model = model.to(resolved).eval()
-        return cls(model, preprocess, open_clip.get_tokenizer(model_name), name=model_name, device=resolved)
+        tokenizer = open_clip.get_tokenizer(model_name)
+        return cls(model, preprocess, tokenizer=tokenizer, name=model_name, device=resolved)
 
     def blank_image(self) -> Image.Image:
         """A mid-grey RGB image at the model's input size (for examples and warm-up)."""
@@ -392,4 +386,4 @@ def _build_verified(checkpoint_path: str, sha256: str, device: str) -> ClipEncod
         raise ModelLoadError(f"{checkpoint}: tensors do not fit {BUNDLED_MODEL_NAME}: {exc}") from exc
     resolved = torch.device(device)
     model = model.to(resolved).eval()
-    return ClipEncoder(model, preprocess, tokenizer, name=BUNDLED_MODEL_NAME, device=resolved)
+    return ClipEncoder(model, preprocess, tokenizer=tokenizer, name=BUNDLED_MODEL_NAME, device=resolved)

@@ -212,8 +212,8 @@ def _free_patch(
 
 def _batches(
     examples: _Examples, rng: np.random.Generator, rounds: int
-) -> Iterator[list[tuple[str, list[int]]]]:
-    # Each step: for each kind and round, one example per caption (captions without examples are skipped).
+) -> Iterator[list[tuple[str, list[int], list[int]]]]:
+    # Each step: (kind, caption indices, example rows) per kind and round, one example per caption.
     kinds = sorted(examples.by_kind)
     while True:
         step = []

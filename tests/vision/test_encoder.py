@@ -167,3 +167,11 @@ def test_from_open_clip_refusals(tmp_path, name, weights, error, match):
         weights = bundled_models_dir() / BUNDLED_CHECKPOINT
     with pytest.raises(error, match=match):
         ClipEncoder.from_open_clip(name, weights=weights, device="cpu")
+
+
+@pytest.mark.gpu
+def test_cuda_embeddings_match_the_cpu(encoder, crops):
+    on_gpu = ClipEncoder.default(device="cuda")
+    assert on_gpu.device.type == "cuda"
+    assert torch.allclose(on_gpu.encode_images(crops), encoder.encode_images(crops), atol=1e-3)
+    assert torch.allclose(on_gpu.encode_texts(["a bus"]), encoder.encode_texts(["a bus"]), atol=1e-3)
