@@ -28,49 +28,6 @@ from mmreason import SCM
 from mmreason.devices import resolve_device
 from mmreason.paths import bundled_graphs_dir
 
-# The real-valued block of the crossing with its own roots: every mechanism has additive noise.
-BRAKING = """
-name = "braking"
-[constants]
-t_react = 1.0
-g = 9.81
-[exogenous.U_Speed]
-distribution = "uniform"
-low = 8.0
-high = 17.0
-[exogenous.U_Friction]
-distribution = "normal"
-mean = 0.0
-std = 0.1
-[exogenous.U_Distance]
-distribution = "uniform"
-low = 10.0
-high = 60.0
-[exogenous.U_Braking]
-distribution = "normal"
-mean = 0.0
-std = 1.5
-[exogenous.U_Margin]
-distribution = "normal"
-mean = 0.0
-std = 0.5
-[variables.Speed]
-type = "real"
-equation = "U_Speed"
-[variables.Friction]
-type = "real"
-equation = "0.6 + U_Friction"
-[variables.DistanceToCrosswalk]
-type = "real"
-equation = "U_Distance"
-[variables.BrakingDistance]
-type = "real"
-equation = "Speed * t_react + Speed ** 2 / (2 * Friction * g) + U_Braking"
-[variables.Margin]
-type = "real"
-equation = "DistanceToCrosswalk - BrakingDistance + U_Margin"
-"""
-
 
 def _possible_rows(scm: SCM, count: int, seed: int) -> pd.DataFrame:
     """Distinct evidence rows (each variable observed or not) with positive probability."""
@@ -155,7 +112,7 @@ def _discrete_counterfactuals(quick: bool, device: torch.device, notes: list[str
 def _continuous_counterfactuals(quick: bool, device: torch.device, notes: list[str]) -> Comparison:
     from dowhy import gcm
 
-    braking = SCM.from_toml(BRAKING, device=device)
+    braking = SCM.from_file(bundled_graphs_dir() / "braking.scm.toml", device=device)
     n = 10_000 if quick else 100_000
     units = braking.sample(n, seed=1)[list(braking.variables)]
     model = braking.to_gcm()

@@ -154,14 +154,7 @@ class Executor:
         classes = self.subclasses(cls, trail)
         members = [_Member(o, attribute_probability(o.type, classes)) for o in scene.objects]
         members = [m for m in members if m.p > 0.0]
-        trail.append(
-            Step(
-                "scene",
-                f"{len(members)} object(s) that may be a {self.label(cls)}: "
-                + (", ".join(f"{m.obj.id} (p={m.p:.3f})" for m in members) or "none"),
-                min((_certainty(m.p) for m in members), default=1.0),
-            )
-        )
+        trail.append(_members_step(f"object(s) that may be a {self.label(cls)}", members))
         return members
 
     def _narrow(self, op: Op, members: list[_Member], trail: list[Step]) -> list[_Member]:
@@ -176,14 +169,7 @@ class Executor:
             narrowed = [_Member(m.obj, m.p if m.obj.on_crosswalk else 0.0) for m in members]
             what = "on the crosswalk"
         narrowed = [m for m in narrowed if m.p > 0.0]
-        trail.append(
-            Step(
-                "scene",
-                f"{len(narrowed)} of them {what}: "
-                + (", ".join(f"{m.obj.id} (p={m.p:.3f})" for m in narrowed) or "none"),
-                min((_certainty(m.p) for m in narrowed), default=1.0),
-            )
-        )
+        trail.append(_members_step(f"of them {what}", narrowed))
         return narrowed
 
     def _final_count(self, op: Op, members: list[_Member], noun: str, scene: SceneGraph, trail: list[Step]):
@@ -351,13 +337,9 @@ class Executor:
     def _scene_op(self, cls: str, ops: list[Op], scene: SceneGraph, trail: list[Step]):
         op = ops[0]
         prop = op.args.get("prop")
-        attribute = (
-            scene.road if prop == str(MR.surface) or (op.name == "follow" and cls == str(MR.Road)) else None
-        )
-        if prop == str(MR.weather):
-            attribute = scene.weather
-        if attribute is None and prop == str(MR.surface):
-            attribute = scene.road
+        # The scene states its weather and its road surface; a road's property is its surface.
+        by_property = {str(MR.weather): scene.weather, str(MR.surface): scene.road}
+        attribute = by_property.get(prop) if op.name != "follow" else None
         if attribute is None:
             attribute = scene.road if cls == str(MR.Road) else scene.weather
         trail.append(
@@ -505,6 +487,13 @@ class Executor:
         p = float(result[wanted])
         yes = p >= 0.5
         return yes, _certainty(p), f"{'yes' if yes else 'no'} (P={p:.2f})", None
+
+
+def _members_step(what: str, members: list[_Member]) -> Step:
+    listed = ", ".join(f"{m.obj.id} (p={m.p:.3f})" for m in members) or "none"
+    return Step(
+        "scene", f"{len(members)} {what}: {listed}", min((_certainty(m.p) for m in members), default=1.0)
+    )
 
 
 def _absent_confidence(members: list[_Member]) -> float:

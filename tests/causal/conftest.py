@@ -32,52 +32,6 @@ type = "real"
 equation = "3 * Z - X + N_Y"
 """
 
-BRAKING = """
-name = "braking"
-[constants]
-t_react = 1.0
-g = 9.81
-[exogenous.U_Speed]
-distribution = "uniform"
-low = 8.0
-high = 17.0
-[exogenous.U_Friction]
-distribution = "normal"
-mean = 0.0
-std = 0.1
-[exogenous.U_Distance]
-distribution = "uniform"
-low = 10.0
-high = 60.0
-[exogenous.U_Braking]
-distribution = "normal"
-mean = 0.0
-std = 1.5
-[exogenous.U_Margin]
-distribution = "normal"
-mean = 0.0
-std = 0.5
-[variables.Speed]
-type = "real"
-unit = "m/s"
-equation = "U_Speed"
-[variables.Friction]
-type = "real"
-equation = "0.6 + U_Friction"
-[variables.DistanceToCrosswalk]
-type = "real"
-unit = "m"
-equation = "U_Distance"
-[variables.BrakingDistance]
-type = "real"
-unit = "m"
-equation = "Speed * t_react + Speed ** 2 / (2 * Friction * g) + U_Braking"
-[variables.Margin]
-type = "real"
-unit = "m"
-equation = "DistanceToCrosswalk - BrakingDistance + U_Margin"
-"""
-
 
 @pytest.fixture(scope="session")
 def sprinkler() -> SCM:
@@ -106,4 +60,4 @@ def linear() -> SCM:
 
 @pytest.fixture(scope="session")
 def braking() -> SCM:
-    return SCM.from_toml(BRAKING, device="cpu")
+    return SCM.from_file(bundled_graphs_dir() / "braking.scm.toml", device="cpu")
