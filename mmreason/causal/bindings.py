@@ -55,6 +55,7 @@ class VariableBinding:
     states: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
     source: KgSource | None = None
     values: Mapping[Any, URIRef] = field(default_factory=lambda: MappingProxyType({}))
+    resolution: float | None = None  # a measured quantity's reading error, in its unit
 
     def value_of(self, iri: URIRef) -> Any:
         """The variable's value that ``iri`` stands for, or None."""
@@ -123,8 +124,24 @@ class Bindings:
             for value in states:
                 _value(value, domain, f"{path}: variables.{name}.states")
             source = _source(body.get("kg"), f"{path}: variables.{name}.kg")
+            resolution = body.get("resolution")
+            if resolution is not None and (
+                domain is not None
+                or not isinstance(resolution, int | float)
+                or isinstance(resolution, bool)
+                or resolution <= 0
+            ):
+                raise InvalidInputError(
+                    f"{path}: variables.{name}.resolution: expected a positive number for a real-valued "
+                    f"variable, found {resolution!r}"
+                )
             bound[name] = VariableBinding(
-                name, phrases, MappingProxyType(states), source, MappingProxyType(values)
+                name,
+                phrases,
+                MappingProxyType(states),
+                source,
+                MappingProxyType(values),
+                None if resolution is None else float(resolution),
             )
         unknown = sorted(set(tables) - set(scm.variables))
         if unknown:

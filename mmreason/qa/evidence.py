@@ -67,14 +67,21 @@ def _scene_attribute(scene: SceneGraph, prop: URIRef) -> Attribute | None:
 
 
 def scene_evidence(
-    scene: SceneGraph, bindings: Bindings, *, type_iris: Mapping[str, frozenset[str]]
+    scene: SceneGraph,
+    bindings: Bindings,
+    *,
+    type_iris: Mapping[str, frozenset[str]],
+    bounds: Mapping[str, tuple[float, float] | None] | None = None,
 ) -> SceneEvidence:
     """The evidence ``scene`` gives the variables of ``bindings``.
 
     ``type_iris`` maps a class IRI to the IRIs of it and its subclasses (the
     KG's ``rdfs:subClassOf`` closure), so that "a pedestrian" also counts a
-    subclass of pedestrian.
+    subclass of pedestrian. ``bounds`` gives the range of each real variable:
+    a reading within its binding's ``resolution`` of a bound is taken as the
+    bound; one farther outside is not used as evidence.
     """
+    bounds = bounds or {}
     evidence: dict[str, Any] = {}
     soft: dict[str, dict[Any, float]] = {}
     steps: list[Step] = []
@@ -99,12 +106,17 @@ def scene_evidence(
             nearest = scene.nearest_vehicle
             if nearest is None or nearest.distance_to_crosswalk is None:
                 continue
-            evidence[name] = float(nearest.distance_to_crosswalk)
+            reading = float(nearest.distance_to_crosswalk)
+            what = f"the {nearest.type.value} nearest the crosswalk, read off its box"
+            value, note = _within_bounds(reading, bounds.get(name), binding.resolution)
+            if value is None:
+                steps.append(Step("ground", f"{name} read as {reading:.3f} ({what}); {note}; not used", 1.0))
+                continue
+            evidence[name] = value
             steps.append(
                 Step(
                     "ground",
-                    f"{name} = {evidence[name]:.2f} m (the {nearest.type.value} nearest the crosswalk, "
-                    f"read off its box)",
+                    f"{name} = {value:.2f} m ({what}{'; ' + note if note else ''})",
                     nearest.type.confidence,
                 )
             )
@@ -126,3 +138,21 @@ def scene_evidence(
                 )
             )
     return SceneEvidence(evidence, soft, tuple(steps))
+
+
+def _within_bounds(
+    reading: float, bounds: tuple[float, float] | None, resolution: float | None
+) -> tuple[float | None, str]:
+    """A reading checked against the variable's range: (value to use or None, what was done)."""
+    if bounds is None:
+        return reading, ""
+    low, high = bounds
+    if low <= reading <= high:
+        return reading, ""
+    nearest = low if reading < low else high
+    if resolution is not None and abs(reading - nearest) <= resolution:
+        return (
+            nearest,
+            f"read as {reading:.3f}, within the reading resolution {resolution:g} of the bound {nearest:g}",
+        )
+    return None, f"outside the model's range [{low:g}, {high:g}]"

@@ -103,7 +103,8 @@ class Executor:
             for b in self.bindings.variables.values()
             if b.source is not None and b.source.cls is not None
         }
-        return scene_evidence(scene, self.bindings, type_iris=type_iris)
+        bounds = {name: self.scm.spec.variables[name].bounds for name in self.scm.variables}
+        return scene_evidence(scene, self.bindings, type_iris=type_iris, bounds=bounds)
 
     # ------------------------------------------------------------------ running
 
