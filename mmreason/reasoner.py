@@ -46,7 +46,7 @@ class Reasoner:
         bindings: Bindings,
         encoder: ClipEncoder | None = None,
         device: DeviceLike = "auto",
-        samples: int = 4000,
+        samples: int = 2000,
         seed: int = 0,
     ) -> None:
         from mmreason.qa.executor import Executor

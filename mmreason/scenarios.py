@@ -382,7 +382,7 @@ def run_scenario(
     steps: tuple[Any, ...] = (),
     image: Any = None,
     scene: Any = None,
-    samples: int = 4000,
+    samples: int = 2000,
     seed: int = 0,
 ) -> WhatIfResult:
     """Run every query of ``scenario`` on ``scm``.

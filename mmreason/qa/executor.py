@@ -64,7 +64,7 @@ class Executor:
     """Runs programs for one KG, one SCM and its bindings."""
 
     def __init__(
-        self, *, kg: KnowledgeGraph, scm: SCM, bindings: Bindings, samples: int = 4000, seed: int = 0
+        self, *, kg: KnowledgeGraph, scm: SCM, bindings: Bindings, samples: int = 2000, seed: int = 0
     ):
         self.kg = kg
         self.scm = scm
