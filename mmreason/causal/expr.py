@@ -462,7 +462,7 @@ class _Evaluator:
                 break
 
     def run(self, node: Node) -> object:
-        value = self.eval(node)
+        value = self.evaluate(node)
         if isinstance(value, str):
             return self.string_value(value)
         return value
@@ -478,7 +478,7 @@ class _Evaluator:
         )
         return Categorical(codes, self.target_domain)
 
-    def eval(self, node: Node) -> object:
+    def evaluate(self, node: Node) -> object:
         if isinstance(node, Num):
             return node.value
         if isinstance(node, Str):
@@ -488,16 +488,16 @@ class _Evaluator:
                 raise ExprEvalError(f"unknown name {node.name!r}")
             return self.env[node.name]
         if isinstance(node, UnaryOp):
-            value = self.eval(node.operand)
+            value = self.evaluate(node.operand)
             if node.op == "-":
                 return -_num(value, "unary '-'")
             return ~_truth(_as_tensor(value, self.like), "'not'")
         if isinstance(node, BinOp):
             return self.binop(node)
         if isinstance(node, IfElse):
-            condition = _as_tensor(self.eval(node.condition), self.like)
-            then = self.eval(node.then)
-            otherwise = self.eval(node.otherwise)
+            condition = _as_tensor(self.evaluate(node.condition), self.like)
+            then = self.evaluate(node.then)
+            otherwise = self.evaluate(node.otherwise)
             if isinstance(then, str):
                 then = self.string_value(then)
             if isinstance(otherwise, str):
@@ -516,8 +516,8 @@ class _Evaluator:
 
     def binop(self, node: BinOp) -> object:
         op = node.op
-        left = self.eval(node.left)
-        right = self.eval(node.right)
+        left = self.evaluate(node.left)
+        right = self.evaluate(node.right)
         if op in ("==", "!=", "<", "<=", ">", ">="):
             return _compare(op, _as_tensor(left, self.like), right)
         if op in ("and", "or"):
@@ -541,7 +541,7 @@ class _Evaluator:
         raise ExprEvalError(f"unknown operator {op!r}")
 
     def call(self, node: Call) -> object:
-        args = [_num(self.eval(arg), f"{node.function}()") for arg in node.args]
+        args = [_num(self.evaluate(arg), f"{node.function}()") for arg in node.args]
         if all(isinstance(a, float) for a in args):
             args[0] = _as_tensor(args[0], self.like)
         tensors = [a if isinstance(a, torch.Tensor) else None for a in args]
