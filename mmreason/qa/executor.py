@@ -439,26 +439,20 @@ class Executor:
         p, parent, v = best
         return f"{parent}={v}", p, f"most likely because {parent}={v} (posterior {p:.2f})", None
 
+    def _ask_scm(self, target: str, seen: SceneEvidence, *, do: Mapping[str, Any] | None = None) -> Any:
+        """P(target | scene evidence), or with ``do`` the counterfactual P(target_do | scene evidence)."""
+        common = {"evidence": seen.evidence, "soft_evidence": seen.soft_evidence, "samples": self.samples}
+        if do:
+            return self.scm.counterfactual(target, do=do, seed=self.seed, **common)
+        return self.scm.query(target, seed=self.seed, **common)
+
     def _causal_do(self, op: Op, scene: SceneGraph, trail: list[Step]):
         target, do = op.args["target"], {k: _coerce(self.scm, k, v) for k, v in op.args["do"].items()}
         seen = self._causal_inputs(scene, trail)
-        factual = self.scm.query(
-            target,
-            evidence=seen.evidence,
-            soft_evidence=seen.soft_evidence,
-            samples=self.samples,
-            seed=self.seed,
-        )
+        factual = self._ask_scm(target, seen)
         # In this scene, under the intervention: P(target_do | evidence). When the evidence is on
         # non-descendants of the intervened variables this equals P(target | do, evidence).
-        after = self.scm.counterfactual(
-            target,
-            evidence=seen.evidence,
-            soft_evidence=seen.soft_evidence,
-            do=do,
-            samples=self.samples,
-            seed=self.seed,
-        )
+        after = self._ask_scm(target, seen, do=do)
         trail.append(Step("causal", f"{factual.query}: {describe(factual)}"))
         trail.append(Step("causal", f"{after.query}: {describe(after)}"))
         unit = self.scm.spec.variables[target].unit
@@ -476,14 +470,7 @@ class Executor:
         wanted = _coerce(self.scm, target, op.args["value"])
         do = {k: _coerce(self.scm, k, v) for k, v in op.args["do"].items()}
         seen = self._causal_inputs(scene, trail)
-        result = self.scm.counterfactual(
-            target,
-            evidence=seen.evidence,
-            soft_evidence=seen.soft_evidence,
-            do=do,
-            samples=self.samples,
-            seed=self.seed,
-        )
+        result = self._ask_scm(target, seen, do=do)
         trail.append(Step("causal", f"{result.query}: {describe(result)} (abduction, action, prediction)"))
         p = float(result[wanted])
         yes = p >= 0.5
