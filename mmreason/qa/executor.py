@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from rdflib import URIRef
 
 from mmreason.answer import Answer, Step
-from mmreason.kg.vocab import MR
+from mmreason.kg.vocab import MR, PREDICTED_GRAPH
 from mmreason.qa.evidence import SceneEvidence, attribute_probability, scene_evidence
 from mmreason.scenarios import describe
 
@@ -30,15 +30,26 @@ if TYPE_CHECKING:
 
 __all__ = ["Executor"]
 
-_SUBCLASSES = "SELECT ?sub WHERE { ?sub rdfs:subClassOf* ?cls }"
+# Knowledge comes from every graph but the predicted one: a GNN's guesses never pass for asserted facts.
+_SUBCLASSES = "SELECT ?sub WHERE { GRAPH ?g { ?sub rdfs:subClassOf* ?cls } FILTER(?g != ?predicted) }"
 _LABEL = "SELECT ?label WHERE { ?x rdfs:label ?label }"
 _RULES = """
-SELECT ?rule ?label WHERE {
-  ?rule a mr:TrafficRule ; mr:when ?state ; mr:appliesTo ?applies ; mr:requires ?action .
-  OPTIONAL { ?rule rdfs:label ?label }
-  ?cls rdfs:subClassOf* ?applies .
+SELECT ?label ?applies WHERE {
+  GRAPH ?g {
+    ?rule a mr:TrafficRule ; mr:when ?state ; mr:appliesTo ?applies ; mr:requires ?action .
+    OPTIONAL { ?rule rdfs:label ?label }
+  }
+  FILTER(?g != ?predicted)
 }"""
-_FOLLOW = "SELECT ?v WHERE { ?x ?p ?v }"
+_FOLLOW = "SELECT ?v WHERE { GRAPH ?g { ?x ?p ?v } FILTER(?g != ?predicted) }"
+# What a GNN predicted a state requires, with its calibrated score (see mmreason.gnn.complete).
+_PREDICTED_REQUIRES = """
+SELECT ?score ?model WHERE {
+  GRAPH ?predicted {
+    ?st rdf:subject ?state ; rdf:predicate mr:requires ; rdf:object ?action ; mr:confidence ?score .
+    OPTIONAL { ?st <http://www.w3.org/ns/prov#wasGeneratedBy> ?model }
+  }
+}"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +90,7 @@ class Executor:
     def subclasses(self, cls: str, steps: list[Step] | None = None) -> frozenset[str]:
         """``cls`` and every class below it, by a SPARQL property path (cached)."""
         if cls not in self._subclasses:
-            rows = self.kg.query(_SUBCLASSES, cls=URIRef(cls))
+            rows = self.kg.query(_SUBCLASSES, cls=URIRef(cls), predicted=PREDICTED_GRAPH)
             self._subclasses[cls] = frozenset(str(r["sub"]) for r in rows) | {cls}
         if steps is not None:
             steps.append(
@@ -308,20 +319,38 @@ class Executor:
         action = URIRef(op.args["action"])
         required, p_required = [], 0.0
         for state, p_state in conditions:
-            rows = self.kg.query(_RULES, state=state, action=action, cls=URIRef(cls))
+            rows = self.kg.query(_RULES, state=state, action=action, predicted=PREDICTED_GRAPH)
+            rows = [r for r in rows if cls in self.subclasses(str(r["applies"]))]
             when = "a pedestrian is on the crosswalk" if state == MR.onCrosswalk else self.label(str(state))
+            asked = f"rules requiring {self.label(str(action))} of a {self.label(cls)} when {when}"
             trail.append(
-                Step(
-                    "sparql",
-                    f"rules requiring {self.label(str(action))} of a {self.label(cls)} "
-                    f"when {when}"
-                    f" -> {', '.join(str(r['label']) for r in rows) or 'none'}",
-                    p_state,
-                )
+                Step("sparql", f"{asked} -> {', '.join(str(r['label']) for r in rows) or 'none'}", p_state)
             )
             if rows:
                 required.append(str(rows[0]["label"]))
                 p_required = 1.0 - (1.0 - p_required) * (1.0 - p_state)
+                continue
+            # The asserted rules are silent: a fact a GNN predicted may speak, at its calibrated score.
+            predicted = self.kg.query(
+                _PREDICTED_REQUIRES, state=state, action=action, predicted=PREDICTED_GRAPH
+            )
+            if predicted:
+                best = max(predicted, key=lambda r: float(r["score"]))
+                p_gnn = float(best["score"])
+                model = _local(str(best["model"])) if best.get("model") is not None else "a GNN"
+                trail.append(
+                    Step(
+                        "gnn",
+                        f"predicted {_local(str(state))} requires {_local(str(action))} "
+                        f"(score {p_gnn:.3f}, {model})",
+                        p_gnn,
+                    )
+                )
+                if p_gnn >= 0.5:
+                    required.append(
+                        f"{when} requires {self.label(str(action))} (predicted, score {p_gnn:.2f})"
+                    )
+                    p_required = 1.0 - (1.0 - p_required) * (1.0 - p_state * p_gnn)
         must = bool(required)
         if must:
             confidence = p_required
@@ -357,7 +386,9 @@ class Executor:
             yes = (p >= 0.5) != bool(op.args.get("negate"))
             return yes, _certainty(p), "yes" if yes else "no", None
         if op.name == "follow":
-            rows = self.kg.query(_FOLLOW, x=URIRef(attribute.concept.iri), p=URIRef(op.args["prop"]))
+            rows = self.kg.query(
+                _FOLLOW, x=URIRef(attribute.concept.iri), p=URIRef(op.args["prop"]), predicted=PREDICTED_GRAPH
+            )
             trail.append(
                 Step(
                     "sparql",

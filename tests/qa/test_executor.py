@@ -53,10 +53,7 @@ SCENE = SceneGraph(
 )
 
 
-@pytest.fixture(scope="module")
-def run():
-    kg = KnowledgeGraph.open()
-    kg.load(bundled_graphs_dir() / "crossing.ttl")
+def make_runner(kg):
     scm = SCM.from_file(bundled_graphs_dir() / "crossing.scm.toml", device="cpu")
     bindings = Bindings.from_file(bundled_graphs_dir() / "crossing.bindings.toml", scm=scm)
     executor = Executor(kg=kg, scm=scm, bindings=bindings, samples=2000, seed=0)
@@ -67,7 +64,18 @@ def run():
         graph.add(triple)
     variables = {name: scm.domain(name) or () for name in scm.variables}
     parser = QuestionParser(Lexicon.from_rdf(graph, variables=variables, phrases=bindings.phrases()))
-    return lambda question: executor.run(parser.parse(question), SCENE)
+    return lambda question, scene=SCENE: executor.run(parser.parse(question), scene)
+
+
+def crossing_kg():
+    kg = KnowledgeGraph.open()
+    kg.load(bundled_graphs_dir() / "crossing.ttl")
+    return kg
+
+
+@pytest.fixture(scope="module")
+def run():
+    return make_runner(crossing_kg())
 
 
 @pytest.mark.parametrize(
@@ -126,3 +134,48 @@ def test_explanation_presupposes_what_the_image_shows(run):
     assert why.value == "Weather=rain"
     not_dry = run("Why is the road dry?")
     assert not_dry.value is None and "not dry" in not_dry.text
+
+
+def _predict(kg, s, p, o, score):
+    from rdflib import RDF, XSD, Literal, URIRef
+
+    from mmreason.kg.vocab import MR as VOCAB
+
+    statement = URIRef("urn:test:prediction")
+    kg.add(
+        [
+            (s, p, o),
+            (statement, RDF.type, RDF.Statement),
+            (statement, RDF.subject, s),
+            (statement, RDF.predicate, p),
+            (statement, RDF.object, o),
+            (statement, VOCAB.confidence, Literal(score, datatype=XSD.double)),
+        ],
+        graph="predicted",
+    )
+
+
+def test_a_gnn_prediction_answers_when_the_asserted_rules_are_silent():
+    from mmreason.kg.vocab import MR as VOCAB
+
+    kg = crossing_kg()
+    kg.update("DELETE WHERE { GRAPH ?g { ?rule mr:when ?state ; ?p ?o } }", state=VOCAB.redLight)
+    _predict(kg, VOCAB.redLight, VOCAB.requires, VOCAB.stop, 0.8)
+    answer = make_runner(kg)("Must the car stop?")
+    assert answer.value is True
+    # P(red) from the image times the GNN's calibrated score.
+    assert answer.confidence == pytest.approx(0.95 * 0.8)
+    assert next(s for s in answer.steps if s.kind == "gnn").confidence == pytest.approx(0.8)
+
+
+def test_predicted_facts_never_pass_for_asserted_ones():
+    from rdflib import Literal
+
+    from mmreason.kg.vocab import MR as VOCAB
+
+    kg = crossing_kg()
+    # A wrong prediction: a wet road is not slippery. Only the asserted fact may be read.
+    _predict(kg, VOCAB.wet, VOCAB.isSlippery, Literal(False), 0.99)
+    answer = make_runner(kg)("Is the road slippery?")
+    assert answer.value is True
+    assert next(s for s in answer.steps if s.kind == "sparql").detail.endswith("-> True")
