@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from bench.harness import BenchReport, Comparison, time_call
+from bench.harness import BenchReport, Comparison, save_figure, time_call
 from mmreason import SCM
 from mmreason.devices import resolve_device
 from mmreason.paths import bundled_graphs_dir
@@ -233,12 +233,7 @@ def _plot(report: BenchReport, out: Path) -> str:
     ax.invert_yaxis()
     ax.legend(loc="lower right")
     ax.set_title("causal engine vs peers")
-    fig.tight_layout()
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "causal.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return str(path)
+    return str(save_figure(fig, out, "causal.png"))
 
 
 def run(*, quick: bool, device: str, out: Path) -> BenchReport:

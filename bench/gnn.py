@@ -28,7 +28,7 @@ from typing import Any
 
 import torch
 
-from bench.harness import BenchReport, Comparison
+from bench.harness import BenchReport, Comparison, save_figure
 
 KINSHIPS_TARGET_MRR = 0.80
 # The completion threshold on the crossing KG: calibrated probability and tails per query.
@@ -275,11 +275,7 @@ def _plot(curves: dict[str, list[tuple[int, float]]], out: Path) -> str:
     ax.set_ylabel("filtered validation MRR")
     ax.set_title("mmreason ComplEx: validation MRR while training")
     ax.legend()
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "gnn.png"
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    path = save_figure(fig, out, "gnn.png")
     return str(path)
 
 

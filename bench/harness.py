@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BenchReport", "Comparison", "measure_peak_rss", "time_call"]
+__all__ = ["BenchReport", "Comparison", "measure_peak_rss", "save_figure", "time_call"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,3 +197,15 @@ def measure_peak_rss(fn: Callable[[], Any]) -> tuple[int, float, Any]:
     if status != "ok":
         raise RuntimeError(f"benchmark child failed: {rss}")
     return int(rss), float(seconds), result
+
+
+def save_figure(fig: Any, out: Path, name: str, *, dpi: int = 120) -> Path:
+    """Lay out and save a matplotlib figure as ``out/name`` beside the benchmark's JSON, then close it."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / name
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.harness import BenchReport, Comparison, measure_peak_rss, time_call
+from bench.harness import BenchReport, Comparison, measure_peak_rss, save_figure, time_call
 
 EX = "http://bench.mmreason.org/"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -174,12 +174,7 @@ def _plot(results: dict[str, dict[str, Any]], out: Path) -> Path:
     ax.set_ylabel("seconds (log scale)")
     ax.set_title(f"KG stores, {results[systems[0]]['count']:,} triples")
     ax.legend()
-    fig.tight_layout()
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "kg.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out, "kg.png")
 
 
 def run(*, quick: bool, device: str, out: Path) -> BenchReport:

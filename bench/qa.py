@@ -76,13 +76,17 @@ def _oracle_counterfactual(scm: Any, truth: Any, question: str) -> bool:
     return float(scm.counterfactual("StopsInTime", evidence=evidence, do=do, samples=4000, seed=0)[1]) >= 0.5
 
 
+def _form(question: str) -> str:
+    """The question with its colour slot blanked: what the blind prior answers by."""
+    return "How many X vehicles are there?" if "vehicles are there" in question else question
+
+
 def _prior(scm: Any, scenes: int, render: Callable[[int], Any]) -> dict[str, Any]:
     counts: dict[str, Counter] = defaultdict(Counter)
     for seed in range(PRIOR_SEED_OFFSET, PRIOR_SEED_OFFSET + scenes):
         _, truth = render(seed)
         for _, question, answer in _questions(truth, scm):
-            form = question if "vehicles are there" not in question else "How many X vehicles are there?"
-            counts[form][answer] += 1
+            counts[_form(question)][answer] += 1
     return {form: counter.most_common(1)[0][0] for form, counter in counts.items()}
 
 
@@ -147,8 +151,7 @@ def run(*, quick: bool, device: str, out: Path) -> BenchReport:
             records.append((ok, confidence))
             if family == "counterfactual":
                 oracle.append(_oracle_counterfactual(scm, truth, question) == expected)
-            form = question if "vehicles are there" not in question else "How many X vehicles are there?"
-            peer[family].append(_same(prior.get(form), expected))
+            peer[family].append(_same(prior.get(_form(question)), expected))
 
     comparisons = []
     targets = {"descriptive": 0.995, "knowledge": 0.99, "counterfactual": 0.95}

@@ -22,7 +22,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench.harness import BenchReport, Comparison, time_call
+from bench.harness import BenchReport, Comparison, save_figure, time_call
 
 BENCH_SEED = 10_000_000
 MATCH_IOU = 0.5
@@ -93,12 +93,7 @@ def _confusion_png(tallies: dict[str, Counter], out: Path) -> Path:
         ax.set_xlabel("grounded")
         ax.set_ylabel("truth")
     fig.suptitle("grounding on unseen renders: confusion (row-normalised colour, counts in cells)")
-    fig.tight_layout()
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "vision_confusion.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out, "vision_confusion.png", dpi=110)
 
 
 def _accuracy(n: int, device: Any, out: Path) -> tuple[list[Comparison], dict[str, Any], list[str]]:

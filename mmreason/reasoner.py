@@ -87,16 +87,10 @@ class Reasoner:
     @property
     def parser(self) -> QuestionParser:
         if self._parser is None:
-            from rdflib import Graph
-
             from mmreason.qa.lexicon import Lexicon
             from mmreason.qa.parser import QuestionParser
 
-            graph = Graph()
-            for triple in self.kg.construct("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"):
-                graph.add(triple)
-            variables = {name: self.scm.domain(name) or () for name in self.scm.variables}
-            lexicon = Lexicon.from_rdf(graph, variables=variables, phrases=self.bindings.phrases())
+            lexicon = Lexicon.from_kg(self.kg, scm=self.scm, bindings=self.bindings)
             self._parser = QuestionParser(lexicon)
         return self._parser
 

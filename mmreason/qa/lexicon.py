@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from rdflib import RDF, RDFS, Graph, URIRef
@@ -191,6 +192,21 @@ class Lexicon:
         for name, domain in (variables or {}).items():
             concepts.extend(variable_concepts(name, domain, phrases=phrases))
         return cls(concepts=tuple(concepts), schema=schema, **kwargs)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_kg(cls, kg: Any, *, scm: Any, bindings: Any, **kwargs: object) -> Lexicon:
+        """The lexicon of a :class:`~mmreason.kg.KnowledgeGraph` (asserted knowledge, not the
+        ``predicted`` graph) and of an SCM's variables, with the extra words of its bindings."""
+        from mmreason.kg.vocab import PREDICTED_GRAPH
+
+        graph = Graph()
+        for triple in kg.construct(
+            "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } FILTER(?g != ?predicted) }",
+            predicted=PREDICTED_GRAPH,
+        ):
+            graph.add(triple)
+        variables = {name: scm.domain(name) or () for name in scm.variables}
+        return cls.from_rdf(graph, variables=variables, phrases=bindings.phrases(), **kwargs)
 
     def concept(self, key: str) -> Concept:
         return self._by_key[key]

@@ -57,13 +57,7 @@ def make_runner(kg):
     scm = SCM.from_file(bundled_graphs_dir() / "crossing.scm.toml", device="cpu")
     bindings = Bindings.from_file(bundled_graphs_dir() / "crossing.bindings.toml", scm=scm)
     executor = Executor(kg=kg, scm=scm, bindings=bindings, samples=2000, seed=0)
-    from rdflib import Graph
-
-    graph = Graph()
-    for triple in kg.construct("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"):
-        graph.add(triple)
-    variables = {name: scm.domain(name) or () for name in scm.variables}
-    parser = QuestionParser(Lexicon.from_rdf(graph, variables=variables, phrases=bindings.phrases()))
+    parser = QuestionParser(Lexicon.from_kg(kg, scm=scm, bindings=bindings))
     return lambda question, scene=SCENE: executor.run(parser.parse(question), scene)
 
 

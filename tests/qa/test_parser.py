@@ -1,47 +1,23 @@
-import tomllib
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from rdflib import Graph
 
 from mmreason import QuestionNotUnderstoodError
+from mmreason.causal import SCM
+from mmreason.causal.bindings import Bindings
+from mmreason.kg import KnowledgeGraph
 from mmreason.paths import bundled_graphs_dir
 from mmreason.qa.lexicon import CLASS, Concept, Lexicon, variable_concepts, variable_words
 from mmreason.qa.parser import EXAMPLES, QuestionParser, normalize
 
-# The crossing SCM's variables and domains (graphs/crossing.scm.toml); real-valued ones have none.
-CROSSING_DOMAINS = {
-    "Weather": ["clear", "cloudy", "rain"],
-    "StreetCleaning": [0, 1],
-    "Road": ["dry", "wet"],
-    "Friction": [],
-    "Light": ["red", "yellow", "green"],
-    "DriverBrakes": [0, 1],
-    "Speed": [],
-    "DistanceToCrosswalk": [],
-    "BrakingDistance": [],
-    "StopsInTime": [0, 1],
-    "PedestrianOnCrosswalk": [0, 1],
-    "Collision": [0, 1],
-}
-
-
-def _phrases() -> dict[str, list[str]]:
-    bindings = tomllib.loads((bundled_graphs_dir() / "crossing.bindings.toml").read_text())
-    phrases: dict[str, list[str]] = {}
-    for name, spec in bindings["variables"].items():
-        phrases[name] = list(spec.get("phrases", []))
-        for value, words in spec.get("states", {}).items():
-            phrases[f"{name}={value}"] = list(words)
-    return phrases
-
 
 @pytest.fixture(scope="module")
 def parser() -> QuestionParser:
-    graph = Graph().parse(bundled_graphs_dir() / "crossing.ttl")
-    lexicon = Lexicon.from_rdf(graph, variables=CROSSING_DOMAINS, phrases=_phrases())
-    return QuestionParser(lexicon)
+    kg = KnowledgeGraph.open()
+    kg.load(bundled_graphs_dir() / "crossing.ttl")
+    scm = SCM.from_file(bundled_graphs_dir() / "crossing.scm.toml", device="cpu")
+    bindings = Bindings.from_file(bundled_graphs_dir() / "crossing.bindings.toml", scm=scm)
+    return QuestionParser(Lexicon.from_kg(kg, scm=scm, bindings=bindings))
 
 
 @pytest.mark.parametrize(
