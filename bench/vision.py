@@ -112,17 +112,21 @@ def _accuracy(n: int, device: Any, out: Path) -> tuple[list[Comparison], dict[st
     with torch.no_grad():
         raw_text = {
             kind: raw_model.encode_text(raw_tokenizer(list(vocab.prompts(kind))).to(device), normalize=True)
-            for kind in ("weather", "road", "light", "type", "colour")
+            for kind in ("weather", "road", "light", "type", "colour", "brakes")
         }
     values = {kind: [world_value(c) for c in vocab.of(kind)] for kind in raw_text}
 
     ours: dict[str, list[bool]] = {
-        k: [] for k in ("weather", "road", "light", "type", "colour", "count", "held")
+        k: [] for k in ("weather", "road", "light", "type", "colour", "brakes", "count", "held")
     }
     peer: dict[str, list[bool]] = {k: [] for k in ours}
-    tallies: dict[str, Counter] = {k: Counter() for k in ("weather", "road", "light", "type", "colour")}
+    tallies: dict[str, Counter] = {
+        k: Counter() for k in ("weather", "road", "light", "type", "colour", "brakes")
+    }
     counts: list[tuple[int, int]] = []
     distance_errors: list[float] = []
+    speed_errors: list[float] = []
+    speed_unread = 0
     peer_guesses: list[dict[str, str]] = []
     truths = []
     start = time.perf_counter()
@@ -154,8 +158,18 @@ def _accuracy(n: int, device: Any, out: Path) -> tuple[list[Comparison], dict[st
                 tallies["colour"][(obj.color, got_colour)] += 1
                 if (obj.color, obj.type) in HELD_OUT_PAIRS:
                     ours["held"].append(got_colour == obj.color and got_type == obj.type)
+            if obj.braking is not None:
+                lamps = "on" if obj.braking else "off"
+                got_lamps = found.brake_lights.value if found is not None and found.brake_lights else "missed"
+                ours["brakes"].append(got_lamps == lamps)
+                tallies["brakes"][(lamps, got_lamps)] += 1
             if obj.nearest and found is not None and found.distance_to_crosswalk is not None:
                 distance_errors.append(abs(found.distance_to_crosswalk - truth.distance_to_crosswalk))
+            if obj.nearest:
+                if found is not None and found.speed is not None:
+                    speed_errors.append(abs(found.speed - obj.speed))
+                else:
+                    speed_unread += 1
         # The peer: open_clip zero-shot on the whole image.
         with torch.no_grad():
             feature = raw_model.encode_image(raw_preprocess(image).unsqueeze(0).to(device), normalize=True)
@@ -175,6 +189,8 @@ def _accuracy(n: int, device: Any, out: Path) -> tuple[list[Comparison], dict[st
                 peer["colour"].append(guess["colour"] == obj.color)
                 if (obj.color, obj.type) in HELD_OUT_PAIRS:
                     peer["held"].append(guess["colour"] == obj.color and guess["type"] == obj.type)
+            if obj.braking is not None:
+                peer["brakes"].append(guess["brakes"] == ("on" if obj.braking else "off"))
 
     def rate(xs: list[bool]) -> float:
         return sum(xs) / len(xs) if xs else float("nan")
@@ -185,6 +201,7 @@ def _accuracy(n: int, device: Any, out: Path) -> tuple[list[Comparison], dict[st
         "light": "traffic light accuracy",
         "type": "object type accuracy",
         "colour": "vehicle colour accuracy",
+        "brakes": "brake lights accuracy",
         "count": "exact object count",
         "held": "held-out colour×type pairs",
     }
@@ -203,18 +220,26 @@ def _accuracy(n: int, device: Any, out: Path) -> tuple[list[Comparison], dict[st
     ]
     plot = _confusion_png(tallies, out)
     mae = sum(distance_errors) / len(distance_errors) if distance_errors else float("nan")
+    speed_mae = sum(speed_errors) / len(speed_errors) if speed_errors else float("nan")
     params = {
         "renders": n,
         "seeds": [BENCH_SEED, BENCH_SEED + n - 1],
         "held_out_pairs": [list(p) for p in HELD_OUT_PAIRS],
         "ground_seconds": round(seconds, 1),
         "distance_to_crosswalk_mae_m": mae,
+        "speed_mae_mps": speed_mae,
+        "speed_max_error_mps": max(speed_errors, default=float("nan")),
+        "speed_unread": speed_unread,
     }
     notes = [
         f"Grounding ran {n / seconds:.1f} scenes/s end to end "
         "(rendering included; segmentation + CLIP on every region).",
         f"Distance of the nearest vehicle to the crosswalk: mean absolute error {mae:.3f} m "
         f"over {len(distance_errors)} scenes (the world scale is 8 px/m).",
+        "Speed of the nearest vehicle read from its motion streaks: "
+        f"mean absolute error {speed_mae:.3f} m/s, "
+        f"largest {max(speed_errors, default=float('nan')):.3f} m/s over {len(speed_errors)} scenes; "
+        f"{speed_unread} scene(s) where the streaks leave the picture, so no speed is read.",
     ]
     return comparisons, params, [*notes, f"confusion matrices: {plot}"]
 

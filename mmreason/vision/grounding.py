@@ -9,11 +9,14 @@ The pipeline (as in region-based open-vocabulary detectors, e.g. Gu et al.
 2. Each region's square crop is scored by CLIP against the prompts of the KG's
    object classes (on the grey crop: the class is read from the shape, so an
    unseen colour × class pair is not mistaken for a seen one), and, for
-   vehicles, of its colours; traffic lights against the light states. Regions
-   that CLIP calls background (road, crosswalk) drop out.
+   vehicles, of its colours, and a square at a vehicle's rear against the
+   brake-light states; traffic lights against the light states. Regions that
+   CLIP calls background (road, crosswalk) drop out.
 3. Scene-level attributes (weather, road surface) are scored on the whole image.
 4. Spatial relations follow from the boxes: ``leftOf``, ``onCrosswalk``, and the
-   distance to the crosswalk in metres by the world's scale.
+   distance to the crosswalk in metres by the world's scale; an approaching
+   vehicle's speed is read from the length of its motion streaks
+   (:func:`~mmreason.vision.world.read_trail`) by the same scale.
 
 Labels come from the KG (:class:`~mmreason.vision.vocabulary.Vocabulary`), so a KG
 with other classes or colours is grounded with no code change.
@@ -28,13 +31,20 @@ True
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mmreason.errors import InvalidInputError, UnknownNameError
 from mmreason.vision.images import ImageLike, load_image
-from mmreason.vision.proposals import Region, greyscale, grid_regions, segment_regions, square_crop
+from mmreason.vision.proposals import (
+    Region,
+    greyscale,
+    grid_regions,
+    rear_box,
+    segment_regions,
+    square_crop,
+)
 from mmreason.vision.vocabulary import Concept, Vocabulary
 
 if TYPE_CHECKING:
@@ -55,6 +65,8 @@ class Attribute:
     concept: Concept
     value: str
     confidence: float
+    # CLIP's probability of every concept of the kind, by IRI (None when only the best is known).
+    distribution: Mapping[str, float] | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"value": self.value, "iri": self.concept.iri, "confidence": round(self.confidence, 4)}
@@ -72,11 +84,21 @@ class GroundedObject:
     # Metres to the crosswalk, for vehicles approaching it in a world render; None otherwise.
     distance_to_crosswalk: float | None
     source: str
+    brake_lights: Attribute | None = None  # vehicles, when the KG has brake-light states
+    # Metres per second, read from the motion streaks of an approaching vehicle in a world render.
+    speed: float | None = None
+
+    @property
+    def braking(self) -> bool | None:
+        """Whether the brake lights are lit, as the world's truth JSON says it (None: not read)."""
+        return None if self.brake_lights is None else self.brake_lights.value == "on"
 
     def to_dict(self) -> dict[str, Any]:
         confidence = {"type": round(self.type.confidence, 4)}
         if self.colour is not None:
             confidence["color"] = round(self.colour.confidence, 4)
+        if self.brake_lights is not None:
+            confidence["braking"] = round(self.brake_lights.confidence, 4)
         return {
             "id": self.id,
             "type": self.type.value,
@@ -84,6 +106,8 @@ class GroundedObject:
             "bbox": list(self.bbox),
             "on_crosswalk": self.on_crosswalk,
             "distance_to_crosswalk": self.distance_to_crosswalk,
+            "speed": None if self.speed is None else round(self.speed, 3),
+            "braking": self.braking,
             "confidence": confidence,
         }
 
@@ -183,9 +207,15 @@ class SceneGraph:
                 facts.append((node, MR.colour, URIRef(o.colour.concept.iri), o.colour.confidence))
             if o.on_crosswalk:
                 facts.append((node, MR.onCrosswalk, crosswalk, o.type.confidence))
+            if o.brake_lights is not None:
+                lamps = URIRef(o.brake_lights.concept.iri)
+                facts.append((node, MR.brakeLights, lamps, o.brake_lights.confidence))
             if o.distance_to_crosswalk is not None:
                 distance = Literal(round(o.distance_to_crosswalk, 3), datatype=XSD.double)
                 facts.append((node, MR.distanceToCrosswalk, distance, o.type.confidence))
+            if o.speed is not None:
+                speed = Literal(round(o.speed, 3), datatype=XSD.double)
+                facts.append((node, MR.speed, speed, o.type.confidence))
         for a in self.objects:
             for b in self.objects:
                 if a.bbox[2] <= b.bbox[0]:
@@ -274,7 +304,7 @@ def _ground_impl(
     min_confidence: float,
     image_id: str,
 ) -> SceneGraph:
-    from mmreason.vision.world import LAYOUT, PIXELS_PER_METRE
+    from mmreason.vision.world import EXPOSURE_S, LAYOUT, PIXELS_PER_METRE, read_trail
 
     original_size = image.size
     if proposer == "grid" and max(image.size) > _GRID_WORKING_SIDE:
@@ -323,16 +353,26 @@ def _ground_impl(
     colours = dict(
         zip(colour_rows, _best(encoder, region_features[colour_rows], vocab.of("colour")), strict=True)
     )
+    lamps: dict[int, Attribute] = {}
+    if world and vocab.of("brakes") and colour_rows:
+        # Brake lamps are read on a square at each vehicle's rear: its traffic direction says which end.
+        boxes = [regions[i].bbox for i in colour_rows]
+        rears = [square_crop(image, rear_box(b, facing_right=_facing_right(b)), pad=0.2) for b in boxes]
+        lamps = dict(
+            zip(colour_rows, _best(encoder, encoder.encode_images(rears), vocab.of("brakes")), strict=True)
+        )
     counts: dict[str, int] = {}
     objects = []
     for region, kind, i in keep:
         number = counts.get(kind.value, 0)
         counts[kind.value] = number + 1
-        on_crosswalk = distance = None
+        on_crosswalk = distance = speed = None
         if crosswalk is not None:
             on_crosswalk = _on_crosswalk(region.bbox, crosswalk)
             if vocab.is_vehicle(kind.concept) and _approaching(region.bbox, crosswalk):
                 distance = (crosswalk[0] - region.bbox[2]) / PIXELS_PER_METRE
+                trail = read_trail(image, region.bbox)
+                speed = None if trail is None else trail / (EXPOSURE_S * PIXELS_PER_METRE)
         objects.append(
             GroundedObject(
                 id=f"{kind.concept.name.lower()}-{number}",
@@ -342,6 +382,8 @@ def _ground_impl(
                 on_crosswalk=on_crosswalk,
                 distance_to_crosswalk=distance,
                 source=region.source,
+                brake_lights=lamps.get(i),
+                speed=speed,
             )
         )
     return SceneGraph(
@@ -374,7 +416,8 @@ def _scaled(bbox: tuple[int, int, int, int], factor: float) -> tuple[int, int, i
 
 
 def world_value(concept: Concept) -> str:
-    """A concept as the world's truth JSON spells it: ``mr:Car`` → ``"car"``, ``mr:redLight`` → ``"red"``.
+    """A concept as the world's truth JSON spells it: ``mr:Car`` → ``"car"``, ``mr:redLight`` → ``"red"``,
+    ``mr:brakeLightsOn`` → ``"on"``.
 
     >>> from mmreason.vision.vocabulary import Concept
     >>> world_value(Concept("light", "http://mmreason.org/crossing#redLight", "red light", "a red light"))
@@ -384,6 +427,8 @@ def world_value(concept: Concept) -> str:
         return concept.label
     if concept.kind == "light":
         return concept.name.removesuffix("Light")
+    if concept.kind == "brakes":
+        return concept.name.removeprefix("brakeLights").lower()
     return concept.name
 
 
@@ -393,18 +438,27 @@ def _best(encoder: ClipEncoder, features: Any, concepts: Sequence[Concept]) -> l
     probs = encoder.score_embeddings(features, [c.prompt for c in concepts])
     confidence, index = probs.max(dim=1)
     return [
-        Attribute(concepts[int(j)], world_value(concepts[int(j)]), float(p))
-        for p, j in zip(confidence, index, strict=True)
+        Attribute(
+            concepts[int(j)],
+            world_value(concepts[int(j)]),
+            float(p),
+            {c.iri: float(q) for c, q in zip(concepts, row.tolist(), strict=True)},
+        )
+        for p, j, row in zip(confidence, index, probs, strict=True)
     ]
 
 
-def _approaching(bbox: tuple[int, int, int, int], crosswalk: tuple[int, int, int, int]) -> bool:
+def _facing_right(bbox: tuple[int, int, int, int]) -> bool:
     # In the world, traffic in the near lane drives right, towards the crosswalk; far-lane traffic
-    # drives left, away from it. Only approaching vehicles have a distance to the crosswalk.
+    # drives left, away from it.
     from mmreason.vision.world import LAYOUT
 
-    near_lane = (LAYOUT.far_lane_y + LAYOUT.near_lane_y) / 2
-    return bbox[3] > near_lane and bbox[2] <= crosswalk[0]
+    return bbox[3] > (LAYOUT.far_lane_y + LAYOUT.near_lane_y) / 2
+
+
+def _approaching(bbox: tuple[int, int, int, int], crosswalk: tuple[int, int, int, int]) -> bool:
+    # Only vehicles driving towards the crosswalk, short of it, have a distance to it.
+    return _facing_right(bbox) and bbox[2] <= crosswalk[0]
 
 
 def _on_crosswalk(bbox: tuple[int, int, int, int], crosswalk: tuple[int, int, int, int]) -> bool:

@@ -26,7 +26,7 @@ from PIL import Image
 
 from mmreason.errors import InvalidInputError
 
-__all__ = ["Region", "greyscale", "grid_regions", "segment_regions", "square_crop"]
+__all__ = ["Region", "greyscale", "grid_regions", "rear_box", "segment_regions", "square_crop"]
 
 # Two colours closer than this (Euclidean, 0-255 RGB) are the same background colour.
 _BACKGROUND_TOLERANCE = 36.0
@@ -68,6 +68,23 @@ def square_crop(
     half = side / 2
     box = (round(cx - half), round(cy - half), round(cx - half) + max(1, round(side)))
     return image.crop((box[0], box[1], box[2], box[1] + (box[2] - box[0])))
+
+
+def rear_box(bbox: Sequence[int], *, facing_right: bool, side: int = 20) -> tuple[int, int, int, int]:
+    """A square of ``side`` px at a vehicle's rear, low on its body: where a brake lamp is.
+
+    Read on its own square, a lamp of a few pixels fills a sixth of the encoder's input
+    instead of a fortieth of a crop of the whole bus.
+
+    >>> rear_box((100, 200, 164, 236), facing_right=True)
+    (94, 215, 114, 235)
+    >>> rear_box((100, 200, 164, 236), facing_right=False)
+    (150, 215, 170, 235)
+    """
+    x0, _, x1, y1 = (int(v) for v in bbox)
+    behind = side * 3 // 10  # part of the square behind the rear, so the lamp sits inside it
+    left = x0 - behind if facing_right else x1 + behind - side
+    return (left, y1 - 1 - side, left + side, y1 - 1)
 
 
 def greyscale(image: Image.Image) -> Image.Image:

@@ -6,8 +6,9 @@ Radford et al. ICML 2021). Examples are rendered crossing scenes and region
 crops, paired with prompts built from the KG's labels
 (:mod:`mmreason.vision.vocabulary`): whole scenes with their weather and road
 surface, object crops with their type (in grey: the class is read from the
-shape, never from the paint) and, for vehicles, their colour, traffic-light
-crops with their state, background patches with "a road" / "a crosswalk".
+shape, never from the paint) and, for vehicles, their colour, squares at the
+rear of vehicles with their brake lights, traffic-light crops with their state,
+background patches with "a road" / "a crosswalk".
 
 Each step holds, per kind of caption, rounds in which every caption of that
 kind appears once with one image, so no batch holds two copies of a caption
@@ -35,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from mmreason.errors import InvalidInputError
-from mmreason.vision.proposals import greyscale, square_crop
+from mmreason.vision.proposals import greyscale, rear_box, square_crop
 from mmreason.vision.vocabulary import KINDS, PROMPT_TEMPLATES, Vocabulary
 
 __all__ = ["HELD_OUT_PAIRS", "TrainConfig", "TrainResult", "train_clip"]
@@ -162,6 +163,11 @@ def scene_examples(
             if obj.color is not None:
                 record["colour_row"] = len(examples.images)
                 examples.add(colour, {"colour": index["colour"][obj.color]})
+            if obj.braking is not None:
+                # The brake lamp is read on a square at the vehicle's rear, in colour.
+                rear, _ = crops(image, rear_box(obj.bbox, facing_right=obj.lane != "far"))
+                lamps = "brakeLightsOn" if obj.braking else "brakeLightsOff"
+                examples.add(rear, {"brakes": index["brakes"][lamps]})
             objects.append(record)
         light = vocab.by_name("light", f"{truth.light}Light").name
         colour, grey = crops(image, truth.traffic_light_bbox)

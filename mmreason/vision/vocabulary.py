@@ -2,8 +2,8 @@
 
 Nothing here lists labels: object types are the leaf classes under
 ``mr:SceneObject``, colours, weathers, road surfaces and light states are the
-individuals of ``mr:Colour``, ``mr:Weather``, ``mr:RoadSurface`` and
-``mr:LightState``, each named by its ``rdfs:label``. A prompt template turns a
+individuals of ``mr:Colour``, ``mr:Weather``, ``mr:RoadSurface``,
+``mr:LightState`` and ``mr:BrakeLightState``, each named by its ``rdfs:label``. A prompt template turns a
 label into the text CLIP scores (``"car"`` → ``"a car"``); the same templates
 are used in training and in grounding, and the training recipe records them.
 
@@ -36,9 +36,12 @@ PROMPT_TEMPLATES: Mapping[str, str] = MappingProxyType(
         "weather": "{label}",
         "road": "{a} {label}",
         "light": "{a} {label}",
+        "brakes": "{a} {vehicle} with its {label}",
     }
 )
 KINDS = tuple(PROMPT_TEMPLATES)
+#: Kinds a KG may leave out (its vehicles then have no brake lights to ground).
+OPTIONAL_KINDS = frozenset({"brakes"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +61,10 @@ class Concept:
 
 @dataclass(frozen=True, slots=True)
 class Vocabulary:
-    """The concepts of each kind (``type``, ``colour``, ``weather``, ``road``, ``light``), in KG order."""
+    """The concepts of each kind (``type``, ``colour``, ``weather``, ``road``, ``light``, ``brakes``).
+
+    Concepts of a kind are in KG order.
+    """
 
     concepts: Mapping[str, tuple[Concept, ...]]
     vehicle_types: frozenset[str]  # IRIs of the classes under mr:Vehicle
@@ -153,10 +159,11 @@ def _from_file(path: str, mtime_ns: int) -> Vocabulary:
         "weather": sorted(graph.subjects(RDF.type, MR.Weather), key=order),
         "road": sorted(graph.subjects(RDF.type, MR.RoadSurface), key=order),
         "light": sorted(graph.subjects(RDF.type, MR.LightState), key=order),
+        "brakes": sorted(graph.subjects(RDF.type, MR.BrakeLightState), key=order),
     }
     concepts = {}
     for kind, nodes in members.items():
-        if not nodes:
+        if not nodes and kind not in OPTIONAL_KINDS:
             raise InvalidInputError(f"{path}: no concepts of kind {kind!r} (see mmreason.vision.vocabulary)")
         concepts[kind] = tuple(
             Concept(kind, str(n), label(n), _prompt(kind, label(n), vehicle)) for n in nodes

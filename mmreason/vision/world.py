@@ -8,7 +8,11 @@ generator seeded by the same seed. The picture is a side view of a two-lane
 road: sky on top (the weather), a far sidewalk, the road (the surface), a zebra
 crosswalk near the right edge, a traffic light on the near sidewalk beside it.
 Positions along the road follow a fixed world scale, :data:`PIXELS_PER_METRE`,
-so a distance read off the image is a distance in metres.
+so a distance read off the image is a distance in metres. Each vehicle trails
+motion streaks as long as the road it covers in :data:`EXPOSURE_S` seconds (the
+picture's exposure), so its speed can be read off the image too, and its rear
+lamp is lit while its driver brakes: the nearest vehicle's speed and lamps are
+the SCM's ``Speed`` and ``DriverBrakes``.
 
 The truth of each render (:class:`SceneTruth`) holds what is drawn and every
 hidden causal value, noise terms included, so the true counterfactual of a
@@ -29,7 +33,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,10 +48,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COLOURS",
+    "EXPOSURE_S",
     "HEIGHT",
     "LIGHTS",
     "PIXELS_PER_METRE",
     "ROADS",
+    "TRAIL_COLOUR",
     "VEHICLE_TYPES",
     "WEATHERS",
     "WIDTH",
@@ -56,6 +62,7 @@ __all__ = [
     "SceneTruth",
     "contact_sheet",
     "crossing_scm",
+    "read_trail",
     "render_scene",
     "render_values",
     "write_renders",
@@ -64,6 +71,12 @@ __all__ = [
 WIDTH, HEIGHT = 640, 320
 #: The world scale along the road: ``d`` metres before the crosswalk are drawn ``d * 8`` px left of it.
 PIXELS_PER_METRE = 8.0
+#: A moving vehicle's streaks are as long as the road it covers in this time: ``speed * 0.5 s * 8 px/m``.
+EXPOSURE_S = 0.5
+#: The colour of motion streaks (a pale yellow no paint, stripe or raindrop has).
+TRAIL_COLOUR = (250, 240, 190)
+# Speeds of the vehicles the SCM does not describe, in m/s (the SCM's U_Speed range).
+_NUISANCE_SPEED = (8.0, 17.0)
 
 WEATHERS = ("clear", "cloudy", "rain")
 ROADS = ("dry", "wet")
@@ -124,6 +137,13 @@ class SceneObject:
     lane: str  # "near", "far", "crosswalk" or "sidewalk"
     on_crosswalk: bool = False
     nearest: bool = False
+    speed: float | None = None  # m/s, vehicles only
+    braking: bool | None = None  # rear lamp lit, vehicles only
+
+    @property
+    def trail_px(self) -> int:
+        """The length in pixels of the vehicle's motion streaks (0 for a road user that is not a vehicle)."""
+        return 0 if self.speed is None else round(self.speed * EXPOSURE_S * PIXELS_PER_METRE)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -133,6 +153,8 @@ class SceneObject:
             "lane": self.lane,
             "on_crosswalk": self.on_crosswalk,
             "nearest": self.nearest,
+            "speed": self.speed,
+            "braking": self.braking,
         }
 
 
@@ -226,6 +248,8 @@ class SceneTruth:
                 g.add((node, MR.colour, MR[obj.color]))
             if obj.on_crosswalk:
                 g.add((node, MR.onCrosswalk, crosswalk))
+            if obj.braking is not None:
+                g.add((node, MR.brakeLights, MR.brakeLightsOn if obj.braking else MR.brakeLightsOff))
             if obj.nearest:
                 g.add(
                     (
@@ -234,6 +258,8 @@ class SceneTruth:
                         Literal(round(self.distance_to_crosswalk, 3), datatype=XSD.double),
                     )
                 )
+                if obj.speed is not None:
+                    g.add((node, MR.speed, Literal(round(obj.speed, 3), datatype=XSD.double)))
         for a, obj_a in nodes:
             for b, obj_b in nodes:
                 if obj_a.bbox[2] <= obj_b.bbox[0]:
@@ -308,7 +334,8 @@ def render_values(
     """Render the scene of one SCM unit (a row of values by variable name).
 
     The values used are ``Weather``, ``Road``, ``Light``, ``DistanceToCrosswalk``
-    and ``PedestrianOnCrosswalk``; every value is kept in the truth.
+    and ``PedestrianOnCrosswalk``, and ``Speed`` and ``DriverBrakes`` when the row
+    has them (the nearest vehicle's streaks and rear lamp); every value is kept in the truth.
 
     >>> row = {"Weather": "cloudy", "Road": "dry", "Light": "green",
     ...        "DistanceToCrosswalk": 12.5, "PedestrianOnCrosswalk": 1}
@@ -324,12 +351,18 @@ def render_values(
     try:
         distance = float(values["DistanceToCrosswalk"])
         pedestrian = int(values["PedestrianOnCrosswalk"])
+        speed = None if values.get("Speed") is None else float(values["Speed"])
+        braking = None if values.get("DriverBrakes") is None else bool(int(values["DriverBrakes"]))
     except KeyError as exc:
         raise InvalidInputError(f"values lacks the SCM variable {exc.args[0]!r}") from None
     except (TypeError, ValueError) as exc:
-        raise InvalidInputError(f"values has a non-numeric distance or pedestrian flag: {exc}") from None
+        raise InvalidInputError(
+            f"values has a non-numeric distance, speed, pedestrian or brakes flag: {exc}"
+        ) from None
     if not math.isfinite(distance) or distance < 0:
         raise InvalidInputError(f"DistanceToCrosswalk must be a finite distance ≥ 0 m, found {distance!r}")
+    if speed is not None and (not math.isfinite(speed) or speed < 0):
+        raise InvalidInputError(f"Speed must be a finite speed ≥ 0 m/s, found {speed!r}")
     excluded = {(str(c), str(t)) for c, t in exclude_pairs}
     rng = np.random.default_rng([int(seed), 0xC805])
     image = Image.new("RGB", (WIDTH, HEIGHT))
@@ -338,7 +371,7 @@ def render_values(
     _draw_street(draw, rng, road)
     if weather == "rain":
         _draw_rain(draw, rng)
-    objects = _place_objects(rng, distance, bool(pedestrian), excluded)
+    objects = _place_objects(rng, distance, bool(pedestrian), excluded, speed, braking)
     for obj in objects:
         if obj.type == "pedestrian":
             _draw_pedestrian(draw, rng, obj.bbox)
@@ -389,34 +422,58 @@ def _pick_vehicle(rng: np.random.Generator, excluded: set[tuple[str, str]]) -> t
 
 
 def _place_objects(
-    rng: np.random.Generator, distance: float, pedestrian: bool, excluded: set[tuple[str, str]]
+    rng: np.random.Generator,
+    distance: float,
+    pedestrian: bool,
+    excluded: set[tuple[str, str]],
+    speed: float | None = None,
+    braking: bool | None = None,
 ) -> list[SceneObject]:
     objects: list[SceneObject] = []
     gap = 10  # pixels between neighbouring road users, so that each is its own region
+
+    def motion() -> tuple[float, bool]:
+        # Speed and brake lamp of a vehicle the SCM does not describe.
+        return round(float(rng.uniform(*_NUISANCE_SPEED)), 3), bool(rng.integers(2))
+
     # The nearest vehicle: near lane, driving right, its front `distance` metres before the crosswalk.
     kind, colour = _pick_vehicle(rng, excluded)
+    own_speed, own_braking = motion()
+    nearest = SceneObject(
+        kind,
+        colour,
+        (0, 0, 1, 1),
+        "near",
+        nearest=True,
+        speed=own_speed if speed is None else speed,
+        braking=own_braking if braking is None else braking,
+    )
     front = LAYOUT.crosswalk_x0 - round(distance * PIXELS_PER_METRE)
     box = _vehicle_box(kind, front, "near", True)
-    objects.append(SceneObject(kind, colour, _clip(box), "near", nearest=True))
-    # Vehicles queued behind it in the near lane.
-    left = box[0]
+    objects.append(replace(nearest, bbox=_clip(box)))
+    # Vehicles queued behind it in the near lane, behind its streaks.
+    left = box[0] - _TRAIL_GAP - nearest.trail_px
     for _ in range(int(rng.integers(0, 2))):
         kind, colour = _pick_vehicle(rng, excluded)
+        own_speed, own_braking = motion()
         front = left - gap - int(rng.integers(0, 120))
         box = _vehicle_box(kind, front, "near", True)
         if box[0] < 4:
             break
-        objects.append(SceneObject(kind, colour, box, "near"))
-        left = box[0]
-    # Oncoming vehicles in the far lane, kept off the crosswalk and its margins.
+        queued = SceneObject(kind, colour, box, "near", speed=own_speed, braking=own_braking)
+        objects.append(queued)
+        left = box[0] - _TRAIL_GAP - queued.trail_px
+    # Oncoming vehicles in the far lane, streaks and all kept off the crosswalk and its margins.
     x = int(rng.integers(0, 60))
     for _ in range(int(rng.integers(0, 3))):
         kind, colour = _pick_vehicle(rng, excluded)
+        own_speed, own_braking = motion()
         box = _vehicle_box(kind, x, "far", False)
-        if box[2] > LAYOUT.crosswalk_x0 - 14:
+        oncoming = SceneObject(kind, colour, box, "far", speed=own_speed, braking=own_braking)
+        if box[2] + _TRAIL_GAP + oncoming.trail_px > LAYOUT.crosswalk_x0 - 14:
             break
-        objects.append(SceneObject(kind, colour, box, "far"))
-        x = box[2] + gap + int(rng.integers(0, 140))
+        objects.append(oncoming)
+        x = box[2] + _TRAIL_GAP + oncoming.trail_px + gap + int(rng.integers(0, 140))
     # Pedestrians: one on the crosswalk when the SCM says so, others waiting on the near sidewalk.
     if pedestrian:
         feet = int(rng.integers(LAYOUT.road_top + 40, LAYOUT.road_bottom - 6))
@@ -489,12 +546,97 @@ def _draw_rain(draw: ImageDraw.ImageDraw, rng: np.random.Generator) -> None:
         draw.line([(x, y), (x + 4, y + 14)], fill=_RAIN, width=1)
 
 
+# Pixels of road between a vehicle's rear and its streaks; the streaks' rows above the body's bottom.
+_TRAIL_GAP = 2
+_TRAIL_ROWS = ((10, 0.6), (6, 1.0), (2, 0.8))  # (rows above the body's bottom, share of the length)
+_LAMP_LIT, _LAMP_HOT, _LAMP_OFF = (255, 45, 45), (255, 200, 175), (100, 28, 28)
+
+
+def _wheel_radius(kind: str) -> int:
+    return 5 if kind == "car" else 6
+
+
+def _draw_motion(draw: ImageDraw.ImageDraw, obj: SceneObject) -> None:
+    """The vehicle's streaks behind it (its rear lamp, lit while it brakes, is drawn with the body)."""
+    x0, _, x1, y1 = obj.bbox
+    body_bottom = y1 - _wheel_radius(obj.type)
+    right = obj.lane != "far"
+    for above, share in _TRAIL_ROWS:
+        length = round(obj.trail_px * share)
+        if length <= 0:
+            continue
+        y = body_bottom - above
+        if right:
+            draw.line([(x0 - _TRAIL_GAP - length, y), (x0 - _TRAIL_GAP - 1, y)], fill=TRAIL_COLOUR)
+        else:
+            draw.line([(x1 + _TRAIL_GAP, y), (x1 + _TRAIL_GAP + length - 1, y)], fill=TRAIL_COLOUR)
+
+
+def _draw_lamp(draw: ImageDraw.ImageDraw, obj: SceneObject, body_bottom: int) -> None:
+    if obj.braking is None:
+        return
+    x0, _, x1, _ = obj.bbox
+    lx = x0 + 1 if obj.lane != "far" else x1 - 5
+    if obj.braking:
+        draw.rectangle([lx, body_bottom - 8, lx + 3, body_bottom - 4], fill=_LAMP_LIT)
+        draw.rectangle([lx + 1, body_bottom - 7, lx + 2, body_bottom - 5], fill=_LAMP_HOT)
+    else:
+        draw.rectangle([lx, body_bottom - 8, lx + 3, body_bottom - 4], fill=_LAMP_OFF)
+
+
+def read_trail(
+    image: Image.Image, bbox: tuple[int, int, int, int], *, facing_right: bool = True
+) -> int | None:
+    """The length in pixels of the streaks behind a vehicle's box, or None when they cannot be read.
+
+    The middle streak is followed from the vehicle's rear; it cannot be read when it
+    runs out of the picture (or the vehicle does) or when nothing trails the vehicle.
+
+    >>> image, truth = render_scene(7)
+    >>> car = next(o for o in truth.objects if o.nearest)
+    >>> read_trail(image, car.bbox) in (car.trail_px, None)
+    True
+    """
+    x0, _, x1, y1 = bbox
+    rgb = np.asarray(image.convert("RGB"), dtype=np.int16)
+    height, width = rgb.shape[:2]
+    target = np.array(TRAIL_COLOUR, dtype=np.int16)
+    best = None
+    # The box's bottom is the wheels' bottom; the wheel radius (5 or 6) leaves two candidate rows.
+    for radius in (5, 6):
+        y = y1 - radius - _TRAIL_ROWS[1][0]
+        if not 0 <= y < height:
+            continue
+        row = np.abs(rgb[y] - target).max(axis=1) <= 24
+        step = -1 if facing_right else 1
+        start = x0 - 1 if facing_right else x1
+        x = start
+        # Skip the gap between the rear and the streak (and a pixel of slack in the box).
+        skipped = 0
+        while 0 <= x < width and not row[x] and skipped < _TRAIL_GAP + 2:
+            x += step
+            skipped += 1
+        run = 0
+        while 0 <= x < width and row[x]:
+            run += 1
+            x += step
+        if run == 0:
+            continue
+        if not 0 <= x < width:
+            return None  # the streak runs out of the picture: only a lower bound
+        best = max(best or 0, run)
+    if (facing_right and x0 <= 0) or (not facing_right and x1 >= width):
+        return None
+    return best
+
+
 def _draw_vehicle(draw: ImageDraw.ImageDraw, obj: SceneObject) -> None:
+    _draw_motion(draw, obj)
     x0, y0, x1, y1 = obj.bbox
     paint = COLOURS[obj.color or "silver"]
     outline = (15, 15, 15) if obj.color != "black" else (90, 90, 96)
     glass = (150, 200, 235)
-    wheel_r = 5 if obj.type == "car" else 6
+    wheel_r = _wheel_radius(obj.type)
     body_bottom = y1 - wheel_r
     right = obj.lane != "far"  # near-lane vehicles face right, far-lane ones face left
     if obj.type == "car":
@@ -521,6 +663,7 @@ def _draw_vehicle(draw: ImageDraw.ImageDraw, obj: SceneObject) -> None:
         draw.rectangle([door, y0 + 17, door + 9, body_bottom - 2], fill=glass, outline=outline)
         draw.line([(x0, y0 + 21), (x1 - 1, y0 + 21)], fill=outline, width=2)
         wheels = (x0 + 14, x1 - 15)
+    _draw_lamp(draw, obj, body_bottom)
     for wx in wheels:
         draw.ellipse([wx - wheel_r, y1 - 2 * wheel_r, wx + wheel_r, y1 - 1], fill=(20, 20, 20))
         draw.ellipse([wx - 2, y1 - wheel_r - 2, wx + 2, y1 - wheel_r + 2], fill=(150, 150, 150))

@@ -55,6 +55,22 @@ def test_objects_match_the_truth(grounded):
     assert max(distances) <= 0.25
 
 
+def test_speed_and_brake_lights_of_the_nearest_vehicle_are_read_off_the_image(grounded):
+    speeds, lamps, unread = [], [], 0
+    for truth, scene in grounded:
+        car = next(o for o in truth.objects if o.nearest)
+        found = scene.nearest_vehicle
+        lamps.append(found.braking == car.braking)
+        if found.speed is None:
+            unread += 1
+            continue
+        speeds.append(abs(found.speed - car.speed))
+    # Known answer by the world scale: 4 px of streak per m/s, so half a pixel is 0.125 m/s.
+    assert speeds and max(speeds) <= 0.125 + 1e-9
+    assert unread <= 0.2 * len(grounded)  # only streaks that run out of the picture go unread
+    assert _rate(lamps) >= 0.95
+
+
 def test_pedestrian_on_crosswalk_is_read_off_the_image(grounded):
     hits = [
         (scene.pedestrian_on_crosswalk is not None) == bool(truth.values["PedestrianOnCrosswalk"])

@@ -19,9 +19,11 @@ from mmreason.vision.world import (
     HEIGHT,
     LAYOUT,
     PIXELS_PER_METRE,
+    TRAIL_COLOUR,
     VEHICLE_TYPES,
     WIDTH,
     crossing_scm,
+    read_trail,
     render_scene,
     render_values,
     write_renders,
@@ -75,6 +77,34 @@ def test_nearest_vehicle_is_drawn_at_the_distance_by_the_world_scale():
     assert not any(o.on_crosswalk for o in no_walker.objects)
 
 
+def test_speed_is_drawn_as_streaks_by_the_world_scale():
+    # Known answer: 12.5 m/s over a 0.5 s exposure is 6.25 m, at 8 px/m 50 px of streak behind the rear,
+    # two pixels of road between them; the lamp at the rear is lit because the driver brakes.
+    image, truth = render_values({**ROW, "Speed": 12.5, "DriverBrakes": 1}, seed=3)
+    car = next(o for o in truth.objects if o.nearest)
+    assert (car.speed, car.braking, car.trail_px) == (12.5, True, 50)
+    x0, _, _, y1 = car.bbox
+    wheel = 5 if car.type == "car" else 6
+    row = np.asarray(image)[y1 - wheel - 6]
+    streak = [x for x in range(x0) if tuple(row[x]) == TRAIL_COLOUR]
+    assert streak == list(range(x0 - 2 - 50, x0 - 2))
+    assert read_trail(image, car.bbox) == 50
+    lamp = np.asarray(image)[y1 - wheel - 6, x0 + 1]
+    assert lamp[0] == 255 and lamp[1] < 100  # lit: bright red
+    unlit, _ = render_values({**ROW, "Speed": 12.5, "DriverBrakes": 0}, seed=3)
+    assert np.asarray(unlit)[y1 - wheel - 6, x0 + 1][0] < 150  # dark red
+
+
+def test_streaks_that_leave_the_picture_are_not_read():
+    # 58 m away, the car's rear is at most 96 px from the left edge: 17 m/s (68 px) may still fit
+    # for a car, never for a bus; when the streak reaches x = 0 it is only a lower bound.
+    for seed in range(40):
+        image, truth = render_values({**ROW, "DistanceToCrosswalk": 58.0, "Speed": 17.0}, seed=seed)
+        car = next(o for o in truth.objects if o.nearest)
+        fits = car.bbox[0] - 2 - car.trail_px > 0
+        assert read_trail(image, car.bbox) == (car.trail_px if fits else None), seed
+
+
 def test_weather_and_surface_are_drawn():
     # The sky's first row and a bare strip of road differ by weather and surface as the palette says.
     rain, _ = render_values(ROW, seed=1)
@@ -103,6 +133,22 @@ def test_scene_invariants(seed):
         assert o.color in COLOURS and (o.color, o.type) not in {("green", "bus"), ("white", "truck")}
         assert o.bbox[2] <= LAYOUT.crosswalk_x0 or o.bbox[0] >= LAYOUT.crosswalk_x1
     assert any(o.on_crosswalk for o in truth.objects) == bool(truth.values["PedestrianOnCrosswalk"])
+    # The streaks of every vehicle stay clear of every other road user and of the crosswalk.
+    for o in vehicles:
+        if o.lane == "far":
+            x0, x1 = o.bbox[2], o.bbox[2] + 2 + o.trail_px
+        else:
+            x0, x1 = o.bbox[0] - 2 - o.trail_px, o.bbox[0]
+        assert x1 <= LAYOUT.crosswalk_x0
+        for b in truth.objects:
+            if b is not o and b.lane == o.lane:
+                assert x1 <= b.bbox[0] or b.bbox[2] <= x0, (o, b)
+    nearest = next(o for o in truth.objects if o.nearest)
+    assert (nearest.speed, nearest.braking) == (truth.values["Speed"], bool(truth.values["DriverBrakes"]))
+    reading = read_trail(image, nearest.bbox)
+    assert reading in (nearest.trail_px, None)
+    if nearest.bbox[0] - 2 - nearest.trail_px > 0:
+        assert reading == nearest.trail_px
 
 
 def test_truth_json_has_the_documented_keys():
