@@ -51,6 +51,8 @@ def _questions(truth: Any, scm: Any) -> list[tuple[str, str, Any]]:
         out.append(
             ("descriptive", "Which vehicle is closest to the crosswalk?", f"{nearest.color} {nearest.type}")
         )
+        # "The vehicle" is the one approaching nearest the crosswalk, as the reasoner reads it.
+        out.append(("descriptive", "Is the vehicle braking?", bool(nearest.braking)))
     noise = pd.DataFrame([{name: truth.values[name] for name in scm.exogenous}])
     for variable, value, text in (
         ("Road", "dry", "Had the road been dry, would the car have stopped in time?"),
@@ -61,8 +63,17 @@ def _questions(truth: Any, scm: Any) -> list[tuple[str, str, Any]]:
     return out
 
 
-# What the image can show of the crossing SCM: a perception oracle sees these exactly.
-OBSERVABLE = ("Weather", "Road", "Light", "DistanceToCrosswalk", "PedestrianOnCrosswalk")
+# What the image can show of the crossing SCM: a perception oracle sees these exactly. Friction's
+# noise, the brakes' noise and the driver's response to another light stay hidden from any reader.
+OBSERVABLE = (
+    "Weather",
+    "Road",
+    "Light",
+    "DistanceToCrosswalk",
+    "PedestrianOnCrosswalk",
+    "Speed",
+    "DriverBrakes",
+)
 
 
 def _oracle_counterfactual(scm: Any, truth: Any, question: str) -> bool:
@@ -174,7 +185,7 @@ def run(*, quick: bool, device: str, out: Path) -> BenchReport:
             "counterfactual accuracy vs a perception oracle (true observables, same SCM)",
             statistics.fmean(ours["counterfactual"]),
             ceiling,
-            "perception oracle (the ceiling: speed is hidden)",
+            "perception oracle (the ceiling: friction and braking noise stay hidden)",
             unit="",
             higher_is_better=True,
             agreement=f"oracle {ceiling:.4f}",

@@ -28,6 +28,8 @@ DEMO_QUESTIONS = (
     "Which vehicle is closest to the crosswalk?",
     "What colour is the one nearest the crosswalk?",
     "Is anyone on the crosswalk?",
+    "How fast is the vehicle going?",
+    "Is the vehicle braking?",
     "Must the vehicles stop?",
     "Is the road slippery?",
     "Are there vulnerable road users?",

@@ -1,10 +1,11 @@
 """From a grounded scene to SCM evidence, through the bindings of each variable.
 
-Scene attributes (weather, road surface, light state) enter as soft evidence:
-their CLIP probabilities are the likelihoods of the variable's values (virtual
-evidence, Pearl 1988 §2.2.2). The existence of an object in a relation (a
-pedestrian on the crosswalk) enters as soft evidence too; a measured quantity
-(the nearest vehicle's distance to the crosswalk) as hard evidence.
+Scene attributes (weather, road surface, light state) and attributes of the
+nearest vehicle (its brake lights) enter as soft evidence: their CLIP
+probabilities are the likelihoods of the variable's values (virtual evidence,
+Pearl 1988 §2.2.2). The existence of an object in a relation (a pedestrian on
+the crosswalk) enters as soft evidence too; a measured quantity (the nearest
+vehicle's distance to the crosswalk, its speed) as hard evidence.
 """
 
 from __future__ import annotations
@@ -60,6 +61,12 @@ def _attribute_likelihoods(attribute: Attribute, binding: VariableBinding) -> di
     return out
 
 
+# What a grounded object measures (hard evidence) and which of its attributes CLIP reads
+# (soft evidence), by the property that states it: (GroundedObject field, unit).
+_MEASURES = {MR.distanceToCrosswalk: ("distance_to_crosswalk", "m"), MR.speed: ("speed", "m/s")}
+_OBJECT_ATTRIBUTES = {MR.brakeLights: "brake_lights"}
+
+
 def _scene_attribute(scene: SceneGraph, prop: URIRef) -> Attribute | None:
     # The scene-level facts a SceneGraph carries, by the property that states them.
     by_property = {MR.weather: scene.weather, MR.surface: scene.road, MR.lightState: scene.light}
@@ -102,12 +109,30 @@ def scene_evidence(
                     attribute.confidence,
                 )
             )
-        elif source.kind == "object" and source.property == MR.distanceToCrosswalk:
+        elif source.kind == "object" and source.property in _OBJECT_ATTRIBUTES:
             nearest = scene.nearest_vehicle
-            if nearest is None or nearest.distance_to_crosswalk is None:
+            attribute = None if nearest is None else getattr(nearest, _OBJECT_ATTRIBUTES[source.property])
+            if attribute is None:
                 continue
-            reading = float(nearest.distance_to_crosswalk)
-            what = f"the {nearest.type.value} nearest the crosswalk, read off its box"
+            soft[name] = _attribute_likelihoods(attribute, binding)
+            steps.append(
+                Step(
+                    "ground",
+                    f"{name}: the {nearest.type.value} nearest the crosswalk has its "
+                    f"{source.property.rsplit('#', 1)[-1]} {attribute.value} "
+                    f"(CLIP p={attribute.confidence:.3f}) -> soft evidence "
+                    + ", ".join(f"{v}: {p:.3f}" for v, p in soft[name].items()),
+                    attribute.confidence,
+                )
+            )
+        elif source.kind == "object" and source.property in _MEASURES:
+            field_name, unit = _MEASURES[source.property]
+            nearest = scene.nearest_vehicle
+            reading = None if nearest is None else getattr(nearest, field_name)
+            if reading is None:
+                continue
+            reading = float(reading)
+            what = f"the {nearest.type.value} nearest the crosswalk, read off the image at the world's scale"
             value, note = _within_bounds(reading, bounds.get(name), binding.resolution)
             if value is None:
                 steps.append(Step("ground", f"{name} read as {reading:.3f} ({what}); {note}; not used", 1.0))
@@ -116,7 +141,7 @@ def scene_evidence(
             steps.append(
                 Step(
                     "ground",
-                    f"{name} = {value:.2f} m ({what}{'; ' + note if note else ''})",
+                    f"{name} = {value:.2f} {unit} ({what}{'; ' + note if note else ''})",
                     nearest.type.confidence,
                 )
             )

@@ -206,21 +206,24 @@ class Executor:
         if not likely:
             return None, _absent_confidence(members), f"there is no {noun} in the image", None
         prop = op.args["prop"]
-        if prop == str(MR.distanceToCrosswalk):
-            measured = [m for m in likely if m.obj.distance_to_crosswalk is not None]
+        if prop in _MEASURES:
+            field, unit, what = _MEASURES[prop]
+            measured = [m for m in likely if getattr(m.obj, field) is not None]
             if not measured:
-                return None, 1.0, f"no {noun} is approaching the crosswalk", None
-            nearest = min(measured, key=lambda m: m.obj.distance_to_crosswalk)
+                shown = f"no {noun} is approaching the crosswalk with a {what} the image shows"
+                return None, 1.0, shown, None
+            # The one nearest the crosswalk: the vehicle the scene's causal model describes.
+            nearest = min(
+                measured,
+                key=lambda m: (m.obj.distance_to_crosswalk is None, m.obj.distance_to_crosswalk or 0.0),
+            )
+            reading = round(float(getattr(nearest.obj, field)), 2)
             trail.append(
                 Step(
-                    "scene",
-                    f"{nearest.obj.id}: {nearest.obj.distance_to_crosswalk:.2f} m to the "
-                    "crosswalk, by the world's scale",
-                    nearest.p,
+                    "scene", f"{nearest.obj.id}: {what} {reading:.2f} {unit}, by the world's scale", nearest.p
                 )
             )
-            distance = round(float(nearest.obj.distance_to_crosswalk), 2)
-            return distance, nearest.p, f"{distance:.1f} m", "m"
+            return reading, nearest.p, f"{reading:.1f} {unit}", unit
         values = []
         confidence = 1.0
         for m in sorted(likely, key=lambda m: m.obj.bbox[0]):
@@ -258,6 +261,32 @@ class Executor:
             )
         )
         return [best]
+
+    def _final_verify(self, op: Op, members: list[_Member], noun: str, scene: SceneGraph, trail: list[Step]):
+        likely = self._likely(members, noun)
+        if not likely:
+            return None, _absent_confidence(members), f"there is no {noun} in the image", None
+        field = _OBJECT_ATTRIBUTES.get(op.args["prop"])
+        read = [m for m in likely if field is not None and getattr(m.obj, field) is not None]
+        if not read:
+            return None, 1.0, f"the image does not show the {self.label(op.args['prop'])} of the {noun}", None
+        # "the car": the one nearest the crosswalk when several are approaching, else the likeliest.
+        m = min(
+            read,
+            key=lambda m: (m.obj.distance_to_crosswalk is None, m.obj.distance_to_crosswalk or 0.0, -m.p),
+        )
+        attribute = getattr(m.obj, field)
+        p = attribute_probability(attribute, {op.args["value"]})
+        trail.append(
+            Step(
+                "scene",
+                f"{m.obj.id}: {self.label(op.args['prop'])} {attribute.value} "
+                f"(CLIP p={attribute.confidence:.3f})",
+                attribute.confidence,
+            )
+        )
+        yes = (p >= 0.5) != bool(op.args.get("negate"))
+        return yes, m.p * _certainty(p), "yes" if yes else "no", None
 
     def _final_closest(self, op: Op, members: list[_Member], noun: str, scene: SceneGraph, trail: list[Step]):
         measured = [m for m in self._likely(members, noun) if m.obj.distance_to_crosswalk is not None]
@@ -506,6 +535,18 @@ class Executor:
         p = float(result[wanted])
         yes = p >= 0.5
         return yes, _certainty(p), f"{'yes' if yes else 'no'} (P={p:.2f})", None
+
+
+# Quantities measured off the image, by the property that states them: (GroundedObject field,
+# unit, what it is called in an answer).
+_MEASURES = {
+    str(MR.distanceToCrosswalk): ("distance_to_crosswalk", "m", "distance to the crosswalk"),
+    str(MR.speed): ("speed", "m/s", "speed"),
+}
+
+
+# Attributes CLIP reads on an object, by the property that states them: the GroundedObject field.
+_OBJECT_ATTRIBUTES = {str(MR.colour): "colour", str(MR.brakeLights): "brake_lights"}
 
 
 def _members_step(what: str, members: list[_Member]) -> Step:

@@ -35,6 +35,8 @@ EXAMPLES = (
     "Is anyone on the crosswalk?",
     "Which vehicle is closest to the crosswalk?",
     "How far is the car from the crosswalk?",
+    "How fast is the car going?",
+    "Is the car braking?",
     "Must the car stop?",
     "Is the road slippery?",
     "Are there vulnerable road users?",
@@ -265,6 +267,12 @@ class QuestionParser:
         ops.append(Op.of("query", prop=prop.concept.key))
         return self._program("spatial", question, ops, [*matches, prop])
 
+    def _how_fast(self, question: str, slots: dict[str, str]) -> Program:
+        prop = self._resolve(question, "speed", {PROPERTY}, "speed")
+        ops, matches = self._selection(question, slots["np"])
+        ops.append(Op.of("query", prop=prop.concept.key))
+        return self._program("attribute", question, ops, [*matches, prop])
+
     def _must(self, question: str, slots: dict[str, str]) -> Program | None:
         actions = {self.lexicon.schema.ranges.get(str(MR.requires), "")}
         words = slots["rest"].split()
@@ -332,6 +340,13 @@ _FORMS: tuple[_Form, ...] = tuple(
             "spatial",
             r"^how far (?:is|are) " + _OBJECT + r" from (?:the )?(?P<place>.+)$",
             QuestionParser._how_far,
+        ),
+        (
+            "attribute",
+            r"^how fast (?:is|are|was|were) "
+            + _OBJECT
+            + r"(?: (?:going|driving|moving|travelling|traveling))?$",
+            QuestionParser._how_fast,
         ),
         (
             "spatial",

@@ -39,8 +39,8 @@ def test_scene_attributes_become_likelihoods(crossing):
     assert found.soft_evidence["Weather"]["clear"] == pytest.approx(0.05)
     assert found.soft_evidence["Road"] == pytest.approx({"wet": 0.8, "dry": 0.2})
     assert found.soft_evidence["PedestrianOnCrosswalk"] == pytest.approx({0: 0.01, 1: 0.99})
-    # The nearest approaching vehicle (12.5 m) sets the distance as hard evidence.
-    assert found.evidence == {"DistanceToCrosswalk": 12.5}
+    # The nearest approaching vehicle (12.5 m, 12.25 m/s) sets the distance and speed as hard evidence.
+    assert found.evidence == {"DistanceToCrosswalk": 12.5, "Speed": 12.25}
 
 
 def test_a_reading_just_outside_the_range_is_clamped_and_said(crossing):
@@ -81,3 +81,23 @@ def test_bindings_for_an_unknown_variable_are_refused(crossing):
     scm, _ = crossing
     with pytest.raises(KeyError, match="'Rood' is not in the SCM 'crossing'"):
         Bindings.from_dict({"variables": {"Rood": {}}}, scm=scm, path="b.toml")
+
+
+def test_the_nearest_vehicles_speed_and_brake_lights_are_evidence(crossing):
+    _, bindings = crossing
+    # The nearest vehicle (12.5 m) brakes (p 0.97) at 12.25 m/s; the farther car's lamps are off.
+    near, far = SCENE.objects[1], SCENE.objects[0]
+    assert near.braking is True and far.braking is False
+    bounds = {"DistanceToCrosswalk": (10.0, 60.0), "Speed": (8.0, 17.0)}
+    found = scene_evidence(SCENE, bindings, type_iris=PEDESTRIANS, bounds=bounds)
+    assert found.evidence == {"DistanceToCrosswalk": 12.5, "Speed": 12.25}
+    # Two values: the one CLIP did not pick gets the rest.
+    assert found.soft_evidence["DriverBrakes"] == pytest.approx({1: 0.97, 0: 0.03})
+    assert any("brakeLights on" in s.detail for s in found.steps)
+    assert any(s.detail.startswith("Speed = 12.25 m/s") for s in found.steps)
+    # A reading of 17.5 m/s is off the model's range by more than the resolution: not used, and said.
+    fast = dataclasses.replace(near, speed=17.5)
+    scene = dataclasses.replace(SCENE, objects=(far, fast, *SCENE.objects[2:]))
+    found = scene_evidence(scene, bindings, type_iris=PEDESTRIANS, bounds=bounds)
+    assert "Speed" not in found.evidence
+    assert any("Speed read as 17.500" in s.detail and "not used" in s.detail for s in found.steps)

@@ -9,7 +9,7 @@ from mmreason.paths import bundled_graphs_dir
 from mmreason.qa.executor import Executor
 from mmreason.qa.lexicon import Lexicon
 from mmreason.qa.parser import QuestionParser
-from mmreason.vision.grounding import Attribute, GroundedObject, SceneGraph
+from mmreason.vision.grounding import Attribute, GroundedObject, SceneGraph, world_value
 from mmreason.vision.vocabulary import Vocabulary
 
 VOCAB = Vocabulary.from_file()
@@ -21,7 +21,15 @@ def attr(kind: str, name: str, p: float) -> Attribute:
     return Attribute(concept, value, p)
 
 
-def obj(i, kind, p, colour=None, pc=1.0, x=0, on=False, distance=None):
+def lamps(on: bool, p: float) -> Attribute:
+    # Two states: CLIP's distribution is p for the one read and 1 - p for the other.
+    lit, dark = VOCAB.by_name("brakes", "brakeLightsOn"), VOCAB.by_name("brakes", "brakeLightsOff")
+    concept = lit if on else dark
+    distribution = {lit.iri: p if on else 1.0 - p, dark.iri: 1.0 - p if on else p}
+    return Attribute(concept, world_value(concept), p, distribution)
+
+
+def obj(i, kind, p, colour=None, pc=1.0, x=0, on=False, distance=None, speed=None, brakes=None):
     return GroundedObject(
         id=f"{kind.lower()}-{i}",
         type=attr("type", kind, p),
@@ -30,6 +38,8 @@ def obj(i, kind, p, colour=None, pc=1.0, x=0, on=False, distance=None):
         on_crosswalk=on,
         distance_to_crosswalk=distance,
         source="hand",
+        speed=speed,
+        brake_lights=brakes,
     )
 
 
@@ -41,9 +51,9 @@ SCENE = SceneGraph(
     light=attr("light", "redLight", 0.95),
     traffic_light_bbox=(610, 265, 630, 318),
     objects=(
-        obj(0, "Car", 0.9, "red", 0.8, x=10, distance=30.0),
-        obj(1, "Car", 0.6, "blue", 0.9, x=100, distance=12.5),
-        obj(2, "Truck", 0.7, "red", 0.5, x=300),
+        obj(0, "Car", 0.9, "red", 0.8, x=10, distance=30.0, speed=15.0, brakes=lamps(False, 0.9)),
+        obj(1, "Car", 0.6, "blue", 0.9, x=100, distance=12.5, speed=12.25, brakes=lamps(True, 0.97)),
+        obj(2, "Truck", 0.7, "red", 0.5, x=300, brakes=lamps(False, 0.8)),
         obj(3, "Pedestrian", 0.99, x=570, on=True),
     ),
     crosswalk_bbox=(560, 135, 600, 262),
@@ -91,6 +101,12 @@ def run():
         ("Is anyone on the crosswalk?", True, 0.99),
         ("Which vehicle is closest to the crosswalk?", "blue car", 0.6 * 0.9),
         ("How far is the car from the crosswalk?", 12.5, 0.6),
+        # "The car" is the one nearest the crosswalk: its streaks read 12.25 m/s, its lamps lit.
+        ("How fast is the car going?", 12.25, 0.6),
+        ("Is the car braking?", True, 0.6 * 0.97),
+        ("Is the truck braking?", False, 0.7 * 0.8),
+        # Blue, read without CLIP's full distribution: P(red) counts as 0, so only P(car) is left.
+        ("Is the car red?", False, 0.6),
         # Only the red-light rule requires stopping (the crosswalk rule asks to yield): P(red) = 0.95.
         ("Must the car stop?", True, 0.95),
         ("Is the road slippery?", True, 0.8),
