@@ -150,7 +150,7 @@ def _print_answer(answer: Any, *, as_json: bool) -> None:
 def _cmd_ask(args: argparse.Namespace) -> int:
     from mmreason.reasoner import Reasoner
 
-    reasoner = Reasoner.default(device=args.device)
+    reasoner = Reasoner.default(device=args.device, predictor=args.gnn, min_score=args.min_score)
     _print_answer(reasoner.ask(args.image, args.question), as_json=args.json)
     return 0
 
@@ -159,7 +159,8 @@ def _cmd_chat(args: argparse.Namespace) -> int:
     from mmreason.errors import QuestionNotUnderstoodError
     from mmreason.reasoner import Reasoner
 
-    chat = Reasoner.default(device=args.device).conversation(args.image)
+    reasoner = Reasoner.default(device=args.device, predictor=args.gnn, min_score=args.min_score)
+    chat = reasoner.conversation(args.image)
     interactive = sys.stdin.isatty()
     while True:
         if interactive:
@@ -182,7 +183,7 @@ def _cmd_whatif(args: argparse.Namespace) -> int:
     from mmreason.reasoner import Reasoner
     from mmreason.report import write_whatif_report
 
-    reasoner = Reasoner.default(device=args.device)
+    reasoner = Reasoner.default(device=args.device, predictor=args.gnn, min_score=args.min_score)
     results = [reasoner.what_if(path) for path in args.files]
     for result in results:
         print(result.summary())
@@ -216,6 +217,22 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         print(scenario.summary())
     print(f"reports: {result.questions_report} and {result.whatif_report}")
     return 0 if result.passed else 1
+
+
+def _gnn_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--gnn",
+        default=None,
+        metavar="DIR",
+        help="a link-predictor checkpoint trained on the KG (mmreason train-gnn): its facts answer "
+        "where asserted ones are silent, each with its score",
+    )
+    command.add_argument(
+        "--min-score",
+        type=float,
+        default=0.5,
+        help="least calibrated probability of a predicted fact used (default: 0.5)",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -303,16 +320,19 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("image", help="an image file")
     ask.add_argument("question", help='e.g. "Must the car stop?"')
     ask.add_argument("--json", action="store_true", help="print value, confidence and steps as JSON")
+    _gnn_options(ask)
     ask.set_defaults(run=_cmd_ask)
 
     chat = sub.add_parser("chat", help="ask questions about one image, one per line on stdin")
     chat.add_argument("image", help="an image file")
     chat.add_argument("--json", action="store_true", help="print each answer as JSON")
+    _gnn_options(chat)
     chat.set_defaults(run=_cmd_chat)
 
     whatif = sub.add_parser("whatif", help="run what-if scenario files; exit 1 if an expectation fails")
     whatif.add_argument("files", nargs="+", help="scenario TOML files (docs/scenario-format.md)")
     whatif.add_argument("--report", default=None, help="write a Markdown report with plots into this folder")
+    _gnn_options(whatif)
     whatif.set_defaults(run=_cmd_whatif)
 
     scm = sub.add_parser("scm", help="ask an SCM file: P(target | evidence, do(...)) or a counterfactual")

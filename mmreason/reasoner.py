@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
     from mmreason.causal.bindings import Bindings
     from mmreason.causal.scm import SCM
+    from mmreason.gnn.complete import Completion
+    from mmreason.gnn.predictor import LinkPredictor
     from mmreason.kg.graph import KnowledgeGraph
     from mmreason.qa.executor import Executor
     from mmreason.qa.parser import QuestionParser
@@ -48,7 +50,14 @@ class Reasoner:
         device: DeviceLike = "auto",
         samples: int = 2000,
         seed: int = 0,
+        predictor: LinkPredictor | str | Path | None = None,
+        min_score: float = 0.5,
+        top_k: int = 10,
     ) -> None:
+        """``predictor`` (a trained link predictor or its checkpoint folder) completes the KG
+        once: its ``top_k`` best tails per (head, relation) of calibrated probability ≥
+        ``min_score`` go to the ``predicted`` graph, where answers read them, as scored ``gnn``
+        steps, only when asserted facts are silent."""
         from mmreason.qa.executor import Executor
 
         self.device: torch.device = resolve_device(device)
@@ -56,13 +65,31 @@ class Reasoner:
         self.scm = scm
         self.bindings = bindings
         self._encoder = encoder
+        self.completion: Completion | None = None
+        if predictor is not None:
+            from mmreason.gnn.complete import complete
+            from mmreason.gnn.predictor import LinkPredictor
+
+            if not isinstance(predictor, LinkPredictor):
+                predictor = LinkPredictor.load(predictor, device=self.device)
+            self.completion = complete(kg, predictor, min_score=min_score, top_k=top_k)
         self.executor: Executor = Executor(kg=kg, scm=scm, bindings=bindings, samples=samples, seed=seed)
         self._parser: QuestionParser | None = None
         self._scenes: dict[str, SceneGraph] = {}
 
     @classmethod
-    def default(cls, *, device: DeviceLike = "auto") -> Reasoner:
-        """The bundled world: ``graphs/crossing.ttl``, ``crossing.scm.toml`` and the bundled CLIP model."""
+    def default(
+        cls,
+        *,
+        device: DeviceLike = "auto",
+        predictor: LinkPredictor | str | Path | None = None,
+        min_score: float = 0.5,
+    ) -> Reasoner:
+        """The bundled world: ``graphs/crossing.ttl``, ``crossing.scm.toml`` and the bundled CLIP model.
+
+        ``predictor``: a link predictor trained on the crossing KG (``mmreason train-gnn``), to add
+        its predicted facts (see :class:`Reasoner`).
+        """
         from mmreason.causal.bindings import Bindings
         from mmreason.causal.scm import SCM
         from mmreason.kg.graph import KnowledgeGraph
@@ -72,7 +99,9 @@ class Reasoner:
         kg.load(bundled_graphs_dir() / "crossing.ttl")
         scm = SCM.from_file(bundled_graphs_dir() / "crossing.scm.toml", device=resolved)
         bindings = Bindings.from_file(bundled_graphs_dir() / "crossing.bindings.toml", scm=scm)
-        return cls(kg=kg, scm=scm, bindings=bindings, device=resolved)
+        return cls(
+            kg=kg, scm=scm, bindings=bindings, device=resolved, predictor=predictor, min_score=min_score
+        )
 
     # -------------------------------------------------------------- components
 

@@ -118,3 +118,55 @@ def test_cli_whatif_writes_a_report_and_fails_on_a_wrong_expectation(tmp_path):
     report = (tmp_path / "report" / "whatif.md").read_text()
     assert "street cleaning" in report and "FAILED" in report
     assert list((tmp_path / "report").glob("*.png"))
+
+
+def test_a_link_predictor_completes_the_kg_and_answers_where_asserted_rules_are_silent(tmp_path):
+    import torch
+
+    from mmreason.causal import SCM
+    from mmreason.causal.bindings import Bindings
+    from mmreason.gnn import TrainingConfig, train_link_predictor
+    from mmreason.gnn.complete import predicted_facts
+    from mmreason.kg import MR, KnowledgeGraph
+    from mmreason.paths import bundled_graphs_dir
+
+    torch.set_num_threads(1)
+    kg = KnowledgeGraph.open()
+    kg.load(bundled_graphs_dir() / "crossing.ttl")
+    # The KG forgets what a red light requires, in both the short and the rule form.
+    kg.update("DELETE WHERE { GRAPH ?g { ?rule mr:when ?state ; ?p ?o } }", state=MR.redLight)
+    kg.update("DELETE WHERE { GRAPH ?g { ?state mr:requires ?action } }", state=MR.redLight)
+    config = TrainingConfig(dim=16, epochs=60, lr=0.05, eval_every=10)
+    trained = train_link_predictor(
+        kg, model="distmult", config=config, valid=[], device="cpu", progress=False
+    )
+    trained.save(tmp_path / "gnn")
+    scm = SCM.from_file(bundled_graphs_dir() / "crossing.scm.toml", device="cpu")
+    bindings = Bindings.from_file(bundled_graphs_dir() / "crossing.bindings.toml", scm=scm)
+    # Every tail of every (head, relation) is kept, so a fact for the red light is among them.
+    entities = trained.id_maps.num_entities
+    reasoner = Reasoner(
+        kg=kg,
+        scm=scm,
+        bindings=bindings,
+        device="cpu",
+        predictor=tmp_path / "gnn",
+        min_score=0.0,
+        top_k=entities,
+    )
+    # Every predicted fact, and only those, is in the predicted graph, with its score.
+    completion = reasoner.completion
+    assert completion is not None and completion.facts
+    assert {(f.head, f.relation, f.tail) for f in predicted_facts(kg)} == completion.triples()
+    image, truth = render_scene(2)
+    assert truth.light == "red"
+    answer = reasoner.ask(image, "Must the car stop?")
+    # The asserted rules are silent, so the answer rests on the GNN's fact and its score.
+    (stop,) = [
+        f
+        for f in completion.facts
+        if (f.head, f.relation, f.tail) == (str(MR.redLight), str(MR.requires), str(MR.stop))
+    ]
+    (gnn,) = [s for s in answer.steps if s.kind == "gnn"]
+    assert gnn.confidence == pytest.approx(stop.score, abs=1e-6)  # stored to six decimals
+    assert answer.value is (stop.score >= 0.5)
