@@ -105,6 +105,16 @@ def test_cli_bad_question_is_one_line(tmp_path):
     assert "Traceback" not in proc.stderr
 
 
+def test_cli_missing_gnn_checkpoint_is_named(tmp_path):
+    image, _ = render_scene(8)
+    path = tmp_path / "street.png"
+    image.save(path)
+    proc = run_cli("ask", str(path), "Must the car stop?", "--gnn", str(tmp_path / "no-such-model"))
+    assert proc.returncode == 2
+    assert "no-such-model" in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
 def test_cli_whatif_writes_a_report_and_fails_on_a_wrong_expectation(tmp_path):
     wrong = tmp_path / "wrong.toml"
     wrong.write_text(
