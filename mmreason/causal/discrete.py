@@ -83,6 +83,7 @@ def infer(
     ``do`` acts in the world where the evidence is observed (an interventional query);
     ``counterfactual_do`` (when not None) builds the second, counterfactual world.
     """
+    evidence = _without_unlinked_soft(model, target, evidence, do, counterfactual_do)
     # Only the ancestors of what is observed or asked are evaluated; the counterfactual
     # world recomputes only what the intervention can reach.
     observed_names = set(evidence.discrete) | set(evidence.continuous) | set(evidence.soft)
@@ -341,6 +342,48 @@ def _by_evidence_pattern(
 def _onehot(model: CompiledModel, target: str, codes: torch.Tensor) -> torch.Tensor:
     k = len(model.variables[target].domain or ())
     return torch.nn.functional.one_hot(codes, k).to(torch.float64)  # [W, K]
+
+
+def _without_unlinked_soft(
+    model: CompiledModel,
+    target: str,
+    evidence: EncodedEvidence,
+    do: Mapping[str, torch.Tensor] | None,
+    counterfactual_do: Mapping[str, torch.Tensor] | None,
+) -> EncodedEvidence:
+    """The evidence without soft evidence that shares no ancestor or noise with the rest of the query.
+
+    The worlds factor over the connected parts of the query's ancestral graph; a part
+    that holds neither the target, hard evidence nor an intervention contributes the
+    same factor to every world of the target's part, so its soft evidence changes no
+    answer and only multiplies the worlds to enumerate. Soft evidence that rules a
+    value out is kept, so that evidence no world satisfies is still refused.
+    """
+    if not evidence.soft:
+        return evidence
+
+    def reach(names: set[str]) -> tuple[set[str], set[str]]:
+        ancestors = model.ancestors(names)
+        return ancestors, {n for a in ancestors for n in model.variables[a].noise}
+
+    anchors = {target, *evidence.discrete, *evidence.continuous, *(do or {}), *(counterfactual_do or {})}
+    linked, noise = reach(anchors)
+    pending = {
+        name: reach({name}) for name, likelihood in evidence.soft.items() if bool((likelihood > 0).all())
+    }
+    grew = True
+    while grew:
+        grew = False
+        for name, (ancestors, own_noise) in list(pending.items()):
+            if ancestors & linked or own_noise & noise:
+                linked |= ancestors
+                noise |= own_noise
+                del pending[name]
+                grew = True
+    if not pending:
+        return evidence
+    soft = {name: likelihood for name, likelihood in evidence.soft.items() if name not in pending}
+    return EncodedEvidence(evidence.rows, evidence.discrete, evidence.continuous, soft)
 
 
 def _soft_log(evidence: EncodedEvidence, values: Mapping[str, torch.Tensor]) -> torch.Tensor:

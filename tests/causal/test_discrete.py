@@ -70,6 +70,65 @@ def test_soft_evidence_is_virtual_evidence_by_hand(sprinkler):
     assert sprinkler.query("R", soft_evidence={"C": {1: 1.0}})[1] == pytest.approx(0.8)
 
 
+UNLINKED = """
+name = "unlinked"
+[variables.X]
+domain = [0, 1]
+cpd = [0.3, 0.7]
+[variables.Y]
+domain = [0, 1]
+parents = ["X"]
+[variables.Y.cpd]
+"X=0" = [0.9, 0.1]
+"X=1" = [0.2, 0.8]
+[variables.Z]
+domain = [0, 1]
+cpd = [0.6, 0.4]
+[variables.C]
+domain = [0, 1]
+equation = "X == 1 and Z == 1"
+[variables.W]
+domain = [0, 1]
+parents = ["Z"]
+[variables.W.cpd]
+"Z=0" = [0.5, 0.5]
+"Z=1" = [0.1, 0.9]
+[variables.V]
+domain = [0, 1]
+equation = "Z == 1 and Z == 0"
+"""
+
+
+def test_soft_evidence_that_shares_nothing_with_the_query_changes_nothing():
+    scm = SCM.from_toml(UNLINKED, device="cpu")
+    # W depends on Z only, so a likelihood on W is a constant factor for Y: P(Y=1) = .3·.1 + .7·.8.
+    assert scm.query("Y", soft_evidence={"W": {0: 0.1, 1: 0.9}})[1] == pytest.approx(0.59, abs=1e-12)
+    # Soft evidence on C (a child of X) is linked: virtual evidence by hand.
+    lc = {0: 0.2, 1: 0.9}
+    p_c1_given_x = {0: 0.0, 1: 0.4}
+    joint = {
+        x: px * sum(lc[c] * (p_c1_given_x[x] if c else 1 - p_c1_given_x[x]) for c in (0, 1))
+        for x, px in ((0, 0.3), (1, 0.7))
+    }
+    by_hand = (joint[0] * 0.1 + joint[1] * 0.8) / (joint[0] + joint[1])
+    both = scm.query("Y", soft_evidence={"C": lc, "W": {0: 0.1, 1: 0.9}})[1]
+    # With a likelihood on the collider C, Z and so W are linked to X: W's likelihood now counts.
+    lw = {0: 0.1, 1: 0.9}
+    p_w1 = {0: 0.5, 1: 0.9}
+    total = numerator = 0.0
+    for x, px in ((0, 0.3), (1, 0.7)):
+        for z, pz in ((0, 0.6), (1, 0.4)):
+            c = int(x == 1 and z == 1)
+            weight = px * pz * lc[c] * (lw[1] * p_w1[z] + lw[0] * (1 - p_w1[z]))
+            total += weight
+            numerator += weight * (0.8 if x else 0.1)
+    assert both == pytest.approx(numerator / total, abs=1e-12)
+    assert scm.query("Y", soft_evidence={"C": lc})[1] == pytest.approx(by_hand, abs=1e-12)
+    # Unlinked soft evidence that no world satisfies (V is always 0) is still refused.
+    with pytest.raises(ImpossibleEvidenceError):
+        scm.query("Y", soft_evidence={"V": {0: 0.0, 1: 1.0}})
+
+
 def test_cpd_counterfactual_uses_the_comonotone_coupling(sprinkler):
     # W=1 with S=1, R=0: u_W >= .1; had S been 0 (R=0) W would be 0 whatever u_W.
     assert sprinkler.counterfactual("W", evidence={"S": 1, "R": 0, "W": 1}, do={"S": 0})[1] == 0.0
