@@ -67,10 +67,17 @@ _MEASURES = {MR.distanceToCrosswalk: ("distance_to_crosswalk", "m"), MR.speed: (
 _OBJECT_ATTRIBUTES = {MR.brakeLights: "brake_lights"}
 
 
-def _scene_attribute(scene: SceneGraph, prop: URIRef) -> Attribute | None:
-    # The scene-level facts a SceneGraph carries, by the property that states them.
-    by_property = {MR.weather: scene.weather, MR.surface: scene.road, MR.lightState: scene.light}
-    return by_property.get(prop)
+def _attribute_of(scene: SceneGraph, prop: URIRef, *, nearest: bool) -> tuple[Attribute | None, str]:
+    """(the attribute ``prop`` states, whose it is in words): of the scene, or of its nearest vehicle."""
+    if not nearest:
+        # The scene-level facts a SceneGraph carries, by the property that states them.
+        by_property = {MR.weather: scene.weather, MR.surface: scene.road, MR.lightState: scene.light}
+        return by_property.get(prop), ""
+    vehicle = scene.nearest_vehicle
+    if vehicle is None:
+        return None, ""
+    whose = f"the {vehicle.type.value} nearest the crosswalk has its {prop.rsplit('#', 1)[-1]} "
+    return getattr(vehicle, _OBJECT_ATTRIBUTES[prop]), whose
 
 
 def scene_evidence(
@@ -96,31 +103,17 @@ def scene_evidence(
         source = binding.source
         if source is None:
             continue
-        if source.kind in ("scene", "object") and source.pick is None:
-            attribute = _scene_attribute(scene, source.property)
+        if source.kind in ("scene", "object") and (
+            source.pick is None or source.property in _OBJECT_ATTRIBUTES
+        ):
+            attribute, whose = _attribute_of(scene, source.property, nearest=source.pick is not None)
             if attribute is None:
                 continue
             soft[name] = _attribute_likelihoods(attribute, binding)
             steps.append(
                 Step(
                     "ground",
-                    f"{name}: {attribute.value} (CLIP p={attribute.confidence:.3f}) -> soft evidence "
-                    + ", ".join(f"{v}: {p:.3f}" for v, p in soft[name].items()),
-                    attribute.confidence,
-                )
-            )
-        elif source.kind == "object" and source.property in _OBJECT_ATTRIBUTES:
-            nearest = scene.nearest_vehicle
-            attribute = None if nearest is None else getattr(nearest, _OBJECT_ATTRIBUTES[source.property])
-            if attribute is None:
-                continue
-            soft[name] = _attribute_likelihoods(attribute, binding)
-            steps.append(
-                Step(
-                    "ground",
-                    f"{name}: the {nearest.type.value} nearest the crosswalk has its "
-                    f"{source.property.rsplit('#', 1)[-1]} {attribute.value} "
-                    f"(CLIP p={attribute.confidence:.3f}) -> soft evidence "
+                    f"{name}: {whose}{attribute.value} (CLIP p={attribute.confidence:.3f}) -> soft evidence "
                     + ", ".join(f"{v}: {p:.3f}" for v, p in soft[name].items()),
                     attribute.confidence,
                 )
