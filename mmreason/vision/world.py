@@ -653,7 +653,9 @@ def _draw_vehicle(draw: ImageDraw.ImageDraw, obj: SceneObject) -> None:
         draw.rectangle([box0, y0, box1, body_bottom], fill=paint, outline=outline)
         draw.rectangle([cab0, y0 + 12, cab1, body_bottom], fill=paint, outline=outline)
         draw.rectangle([min(cab0, cab1) + 4, y0 + 15, max(cab0, cab1) - 4, y0 + 21], fill=glass)
-        draw.rectangle([min(box0, box1), body_bottom - 3, max(box0, box1) + 2, body_bottom], fill=outline)
+        # The chassis joins the box to the cab, whichever end the cab is at, and stays inside the box.
+        chassis = (box0, box1 + 2) if right else (box0 - 2, box1)
+        draw.rectangle([chassis[0], body_bottom - 3, chassis[1], body_bottom], fill=outline)
         wheels = (x0 + 9, (x0 + x1) // 2 - 6, x1 - 10) if right else (x0 + 9, (x0 + x1) // 2 + 6, x1 - 10)
     else:
         draw.rounded_rectangle([x0, y0, x1 - 1, body_bottom], radius=5, fill=paint, outline=outline)

@@ -95,6 +95,23 @@ def test_speed_is_drawn_as_streaks_by_the_world_scale():
     assert np.asarray(unlit)[y1 - wheel - 6, x0 + 1][0] < 150  # dark red
 
 
+def test_every_vehicle_is_drawn_inside_its_box():
+    # The column just outside each end of a vehicle's box holds none of its outline (the box is
+    # what training crops and what region proposals find, so they must agree).
+    outline = np.array([15, 15, 15])
+    for seed in range(60):
+        image, truth = render_scene(seed)
+        pixels = np.asarray(image).astype(int)
+        for o in truth.objects:
+            if o.type not in VEHICLE_TYPES:
+                continue
+            x0, y0, x1, y1 = o.bbox
+            for x in (x0 - 1, x1):
+                if 0 <= x < WIDTH:
+                    column = pixels[y0:y1, x]
+                    assert not (np.abs(column - outline).max(axis=1) == 0).any(), (seed, o)
+
+
 def test_streaks_that_leave_the_picture_are_not_read():
     # 58 m away, the car's rear is at most 96 px from the left edge: 17 m/s (68 px) may still fit
     # for a car, never for a bus; when the streak reaches x = 0 it is only a lower bound.
