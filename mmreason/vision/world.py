@@ -598,8 +598,7 @@ def read_trail(
     True
     """
     x0, _, x1, y1 = bbox
-    rgb = np.asarray(image.convert("RGB"), dtype=np.int16)
-    height, width = rgb.shape[:2]
+    width, height = image.size
     target = np.array(TRAIL_COLOUR, dtype=np.int16)
     best = None
     # The box's bottom is the wheels' bottom; the wheel radius (5 or 6) leaves two candidate rows.
@@ -607,7 +606,8 @@ def read_trail(
         y = y1 - radius - _TRAIL_ROWS[1][0]
         if not 0 <= y < height:
             continue
-        row = np.abs(rgb[y] - target).max(axis=1) <= 24
+        pixels = np.asarray(image.crop((0, y, width, y + 1)).convert("RGB"), dtype=np.int16)[0]
+        row = np.abs(pixels - target).max(axis=1) <= 24
         step = -1 if facing_right else 1
         start = x0 - 1 if facing_right else x1
         x = start
