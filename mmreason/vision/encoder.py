@@ -241,13 +241,30 @@ class ClipEncoder:
 
     def preprocess_images(self, images: Sequence[Image.Image]) -> torch.Tensor:
         """PIL images → the model's input batch ``[n, 3, size, size]`` on CPU."""
+        import numpy as np
         import torch
 
         from mmreason.vision.images import as_rgb
 
         if len(images) == 0:
             return torch.empty(0, 3, self.image_size, self.image_size)
-        return torch.stack([self.preprocess(as_rgb(im, name=f"images[{i}]")) for i, im in enumerate(images)])
+        rgb = [as_rgb(im, name=f"images[{i}]") for i, im in enumerate(images)]
+        split = _tensor_tail(self.preprocess)
+        if split is None:
+            return torch.stack([self.preprocess(im) for im in rgb])
+        # The PIL steps per image, then to-tensor and normalisation once for the whole batch:
+        # the same arithmetic as the per-image transforms, element by element.
+        geometric, normalize = split
+        arrays = []
+        for im in rgb:
+            for step in geometric:
+                im = step(im)
+            arrays.append(np.asarray(im.convert("RGB") if im.mode != "RGB" else im, dtype=np.uint8))
+        batch = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
+        batch = batch.to(dtype=torch.get_default_dtype()).div(255)
+        mean = torch.as_tensor(normalize.mean, dtype=batch.dtype).view(1, -1, 1, 1)
+        std = torch.as_tensor(normalize.std, dtype=batch.dtype).view(1, -1, 1, 1)
+        return batch.sub_(mean).div_(std)
 
     def encode_images(
         self, images: Sequence[Image.Image] | torch.Tensor, *, batch_size: int = 64
@@ -387,3 +404,24 @@ def _build_verified(checkpoint_path: str, sha256: str, device: str) -> ClipEncod
     resolved = torch.device(device)
     model = model.to(resolved).eval()
     return ClipEncoder(model, preprocess, tokenizer=tokenizer, name=BUNDLED_MODEL_NAME, device=resolved)
+
+
+def _tensor_tail(preprocess: Any) -> tuple[list[Any], Any] | None:
+    """(PIL steps, Normalize) when ``preprocess`` is PIL steps, then to-tensor, then Normalize; else None.
+
+    open_clip's image transforms have this shape; anything else is applied as given, image by image.
+    """
+    from torchvision import transforms
+
+    steps = list(getattr(preprocess, "transforms", ()))
+    if len(steps) < 2 or not isinstance(steps[-1], transforms.Normalize) or steps[-1].inplace:
+        return None
+    to_tensor = steps[-2]
+    if not (isinstance(to_tensor, transforms.ToTensor) or type(to_tensor).__name__ == "MaybeToTensor"):
+        return None
+    geometric = steps[:-2]
+    allowed = (transforms.Resize, transforms.CenterCrop)
+    if not all(isinstance(s, allowed) or type(s).__name__ == "MaybeConvertMode" for s in geometric):
+        return None
+    return geometric, steps[-1]
+

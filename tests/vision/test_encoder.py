@@ -57,6 +57,14 @@ def test_embeddings_are_normalised_and_scores_are_probabilities(encoder, crops):
     assert torch.allclose(probs.sum(dim=1), torch.ones(len(crops)), atol=1e-5)
 
 
+def test_batched_preprocessing_equals_open_clips_per_image_transforms(encoder, crops):
+    # Bit for bit: the batch path runs the same arithmetic as open_clip's transform, image by image.
+    odd = [crops[0].resize((37, 23)), crops[1].convert("L"), *crops[2:4]]
+    for images in (crops, odd):
+        expected = torch.stack([encoder.preprocess(im.convert("RGB")) for im in images])
+        assert torch.equal(encoder.preprocess_images(images), expected)
+
+
 def test_wrapper_agrees_with_raw_open_clip(encoder, crops):
     # Differential: open_clip's own preprocess + encode_image/encode_text with the same weights.
     from safetensors.torch import load_file
