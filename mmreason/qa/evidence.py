@@ -18,6 +18,7 @@ from rdflib import URIRef
 
 from mmreason.answer import Step
 from mmreason.kg.vocab import MR
+from mmreason.vision.grounding import OBJECT_ATTRIBUTES, OBJECT_MEASURES
 
 if TYPE_CHECKING:
     from mmreason.causal.bindings import Bindings, VariableBinding
@@ -61,12 +62,6 @@ def _attribute_likelihoods(attribute: Attribute, binding: VariableBinding) -> di
     return out
 
 
-# What a grounded object measures (hard evidence) and which of its attributes CLIP reads
-# (soft evidence), by the property that states it: (GroundedObject field, unit).
-_MEASURES = {MR.distanceToCrosswalk: ("distance_to_crosswalk", "m"), MR.speed: ("speed", "m/s")}
-_OBJECT_ATTRIBUTES = {MR.brakeLights: "brake_lights"}
-
-
 def _attribute_of(scene: SceneGraph, prop: URIRef, *, nearest: bool) -> tuple[Attribute | None, str]:
     """(the attribute ``prop`` states, whose it is in words): of the scene, or of its nearest vehicle."""
     if not nearest:
@@ -77,7 +72,7 @@ def _attribute_of(scene: SceneGraph, prop: URIRef, *, nearest: bool) -> tuple[At
     if vehicle is None:
         return None, ""
     whose = f"the {vehicle.type.value} nearest the crosswalk has its {prop.rsplit('#', 1)[-1]} "
-    return getattr(vehicle, _OBJECT_ATTRIBUTES[prop]), whose
+    return getattr(vehicle, OBJECT_ATTRIBUTES[str(prop)]), whose
 
 
 def scene_evidence(
@@ -104,7 +99,7 @@ def scene_evidence(
         if source is None:
             continue
         if source.kind in ("scene", "object") and (
-            source.pick is None or source.property in _OBJECT_ATTRIBUTES
+            source.pick is None or str(source.property) in OBJECT_ATTRIBUTES
         ):
             attribute, whose = _attribute_of(scene, source.property, nearest=source.pick is not None)
             if attribute is None:
@@ -118,8 +113,8 @@ def scene_evidence(
                     attribute.confidence,
                 )
             )
-        elif source.kind == "object" and source.property in _MEASURES:
-            field_name, unit = _MEASURES[source.property]
+        elif source.kind == "object" and str(source.property) in OBJECT_MEASURES:
+            field_name, unit = OBJECT_MEASURES[str(source.property)]
             nearest = scene.nearest_vehicle
             reading = None if nearest is None else getattr(nearest, field_name)
             if reading is None:

@@ -20,6 +20,7 @@ from mmreason.answer import Answer, Step
 from mmreason.kg.vocab import MR, PREDICTED_GRAPH
 from mmreason.qa.evidence import SceneEvidence, attribute_probability, scene_evidence
 from mmreason.scenarios import describe
+from mmreason.vision.grounding import OBJECT_ATTRIBUTES, OBJECT_MEASURES
 
 if TYPE_CHECKING:
     from mmreason.causal.bindings import Bindings
@@ -206,17 +207,14 @@ class Executor:
         if not likely:
             return None, _absent_confidence(members), f"there is no {noun} in the image", None
         prop = op.args["prop"]
-        if prop in _MEASURES:
-            field, unit, what = _MEASURES[prop]
+        if prop in OBJECT_MEASURES:
+            field, unit = OBJECT_MEASURES[prop]
+            what = self.label(prop)
             measured = [m for m in likely if getattr(m.obj, field) is not None]
             if not measured:
                 shown = f"no {noun} is approaching the crosswalk with a {what} the image shows"
                 return None, 1.0, shown, None
-            # The one nearest the crosswalk: the vehicle the scene's causal model describes.
-            nearest = min(
-                measured,
-                key=lambda m: (m.obj.distance_to_crosswalk is None, m.obj.distance_to_crosswalk or 0.0),
-            )
+            nearest = _nearest_first(measured)
             reading = round(float(getattr(nearest.obj, field)), 2)
             trail.append(
                 Step(
@@ -266,15 +264,11 @@ class Executor:
         likely = self._likely(members, noun)
         if not likely:
             return None, _absent_confidence(members), f"there is no {noun} in the image", None
-        field = _OBJECT_ATTRIBUTES.get(op.args["prop"])
+        field = OBJECT_ATTRIBUTES.get(op.args["prop"])
         read = [m for m in likely if field is not None and getattr(m.obj, field) is not None]
         if not read:
             return None, 1.0, f"the image does not show the {self.label(op.args['prop'])} of the {noun}", None
-        # "the car": the one nearest the crosswalk when several are approaching, else the likeliest.
-        m = min(
-            read,
-            key=lambda m: (m.obj.distance_to_crosswalk is None, m.obj.distance_to_crosswalk or 0.0, -m.p),
-        )
+        m = _nearest_first(read)
         attribute = getattr(m.obj, field)
         p = attribute_probability(attribute, {op.args["value"]})
         trail.append(
@@ -289,19 +283,10 @@ class Executor:
         return yes, m.p * _certainty(p), "yes" if yes else "no", None
 
     def _final_closest(self, op: Op, members: list[_Member], noun: str, scene: SceneGraph, trail: list[Step]):
-        measured = [m for m in self._likely(members, noun) if m.obj.distance_to_crosswalk is not None]
-        if not measured:
+        found = self._closest(op, self._likely(members, noun), noun_of=noun, trail=trail)
+        if not found:
             return None, 1.0, f"no {noun} is approaching the crosswalk", None
-        pick = min if op.args["order"] == "min" else max
-        best = pick(measured, key=lambda m: m.obj.distance_to_crosswalk)
-        trail.append(
-            Step(
-                "scene",
-                "distances to the crosswalk: "
-                + ", ".join(f"{m.obj.id} {m.obj.distance_to_crosswalk:.2f} m" for m in measured),
-                best.p,
-            )
-        )
+        best = found[0]
         colour = best.obj.colour.confidence if best.obj.colour is not None else 1.0
         return _describe(best.obj), best.p * colour, f"the {_describe(best.obj)}", None
 
@@ -537,16 +522,13 @@ class Executor:
         return yes, _certainty(p), f"{'yes' if yes else 'no'} (P={p:.2f})", None
 
 
-# Quantities measured off the image, by the property that states them: (GroundedObject field,
-# unit, what it is called in an answer).
-_MEASURES = {
-    str(MR.distanceToCrosswalk): ("distance_to_crosswalk", "m", "distance to the crosswalk"),
-    str(MR.speed): ("speed", "m/s", "speed"),
-}
-
-
-# Attributes CLIP reads on an object, by the property that states them: the GroundedObject field.
-_OBJECT_ATTRIBUTES = {str(MR.colour): "colour", str(MR.brakeLights): "brake_lights"}
+def _nearest_first(members: list[_Member]) -> _Member:
+    """ "The car" of a question: the one nearest the crosswalk (the vehicle the scene's causal
+    model describes) when several approach it, else the likeliest."""
+    return min(
+        members,
+        key=lambda m: (m.obj.distance_to_crosswalk is None, m.obj.distance_to_crosswalk or 0.0, -m.p),
+    )
 
 
 def _members_step(what: str, members: list[_Member]) -> Step:

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mmreason.errors import InvalidInputError, UnknownNameError
+from mmreason.kg.vocab import MR_IRI
 from mmreason.vision.images import ImageLike, load_image
 from mmreason.vision.proposals import (
     Region,
@@ -53,9 +54,18 @@ if TYPE_CHECKING:
 
     from mmreason.vision.encoder import ClipEncoder
 
-__all__ = ["Attribute", "GroundedObject", "SceneGraph", "ground"]
+__all__ = ["OBJECT_ATTRIBUTES", "OBJECT_MEASURES", "Attribute", "GroundedObject", "SceneGraph", "ground"]
 
 PROPOSERS = ("auto", "segment", "grid")
+
+#: What a :class:`GroundedObject` states, by the IRI of the ``mr:`` property that states it:
+#: quantities measured off the image (its field, the unit) ...
+OBJECT_MEASURES: Mapping[str, tuple[str, str]] = {
+    MR_IRI + "distanceToCrosswalk": ("distance_to_crosswalk", "m"),
+    MR_IRI + "speed": ("speed", "m/s"),
+}
+#: ... and attributes CLIP reads on it (its field, an :class:`Attribute`).
+OBJECT_ATTRIBUTES: Mapping[str, str] = {MR_IRI + "colour": "colour", MR_IRI + "brakeLights": "brake_lights"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,19 +213,17 @@ class SceneGraph:
             node = nodes[o.id]
             facts.append((scene, MR.depicts, node, o.type.confidence))
             facts.append((node, RDF.type, URIRef(o.type.concept.iri), o.type.confidence))
-            if o.colour is not None:
-                facts.append((node, MR.colour, URIRef(o.colour.concept.iri), o.colour.confidence))
+            for prop, name in OBJECT_ATTRIBUTES.items():
+                attribute = getattr(o, name)
+                if attribute is not None:
+                    facts.append((node, URIRef(prop), URIRef(attribute.concept.iri), attribute.confidence))
             if o.on_crosswalk:
                 facts.append((node, MR.onCrosswalk, crosswalk, o.type.confidence))
-            if o.brake_lights is not None:
-                lamps = URIRef(o.brake_lights.concept.iri)
-                facts.append((node, MR.brakeLights, lamps, o.brake_lights.confidence))
-            if o.distance_to_crosswalk is not None:
-                distance = Literal(round(o.distance_to_crosswalk, 3), datatype=XSD.double)
-                facts.append((node, MR.distanceToCrosswalk, distance, o.type.confidence))
-            if o.speed is not None:
-                speed = Literal(round(o.speed, 3), datatype=XSD.double)
-                facts.append((node, MR.speed, speed, o.type.confidence))
+            for prop, (name, _) in OBJECT_MEASURES.items():
+                reading = getattr(o, name)
+                if reading is not None:
+                    value = Literal(round(reading, 3), datatype=XSD.double)
+                    facts.append((node, URIRef(prop), value, o.type.confidence))
         for a in self.objects:
             for b in self.objects:
                 if a.bbox[2] <= b.bbox[0]:
