@@ -1,10 +1,14 @@
-"""Where the bundled graphs, scenarios and model weights live."""
+"""Where the bundled graphs, scenarios and model weights live, and reading the TOML files among them."""
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
+from typing import Any
 
-__all__ = ["bundled_graphs_dir", "bundled_models_dir", "bundled_scenarios_dir", "project_root"]
+from mmreason.errors import InvalidInputError, MissingFileError
+
+__all__ = ["bundled_graphs_dir", "bundled_models_dir", "bundled_scenarios_dir", "project_root", "read_toml"]
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -27,3 +31,19 @@ def bundled_scenarios_dir() -> Path:
 def bundled_models_dir() -> Path:
     """The bundled model weights (safetensors) shipped inside the package."""
     return _PACKAGE / "models"
+
+
+def read_toml(
+    path: str | Path, *, what: str, error: type[InvalidInputError] = InvalidInputError
+) -> dict[str, Any]:
+    """The tables of a TOML file.
+
+    A missing file raises MissingFileError naming ``what``; text that is not TOML raises ``error``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise MissingFileError(path, what=what)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{path}: not valid TOML: {exc}") from exc

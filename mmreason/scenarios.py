@@ -10,15 +10,14 @@ query, the factual distribution beside the intervened or counterfactual one.
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from mmreason.errors import MissingFileError, ScenarioError
-from mmreason.paths import bundled_graphs_dir
+from mmreason.errors import ScenarioError
+from mmreason.paths import bundled_graphs_dir, read_toml
 
 if TYPE_CHECKING:
     from mmreason.causal.distribution import Distribution
@@ -199,13 +198,7 @@ def load_scenario(path: str | Path) -> Scenario:
     'counterfactual'
     """
     path = Path(path)
-    if not path.is_file():
-        raise MissingFileError(path, what="scenario file")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: not valid TOML: {exc}") from exc
-    return _parse(raw, path)
+    return _parse(read_toml(path, what="scenario file", error=ScenarioError), path)
 
 
 def _parse(raw: Mapping[str, Any], path: Path) -> Scenario:

@@ -10,7 +10,6 @@ words; the reasoner takes the rest to turn grounded facts into evidence.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from rdflib import URIRef
 
-from mmreason.errors import InvalidInputError, MissingFileError, UnknownVariableError
+from mmreason.errors import InvalidInputError, UnknownVariableError
 from mmreason.kg.vocab import STANDARD_PREFIXES
+from mmreason.paths import read_toml
 
 if TYPE_CHECKING:
     from mmreason.causal.scm import SCM
@@ -89,13 +89,7 @@ class Bindings:
     @classmethod
     def from_file(cls, path: str | Path, *, scm: SCM) -> Bindings:
         """Read a bindings file and check every name and value against ``scm``."""
-        path = Path(path)
-        if not path.is_file():
-            raise MissingFileError(path, what="bindings file")
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise InvalidInputError(f"{path}: not valid TOML: {exc}") from exc
+        raw = read_toml(path, what="bindings file")
         return cls.from_dict(raw, scm=scm, path=str(path))
 
     @classmethod

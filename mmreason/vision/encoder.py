@@ -424,4 +424,3 @@ def _tensor_tail(preprocess: Any) -> tuple[list[Any], Any] | None:
     if not all(isinstance(s, allowed) or type(s).__name__ == "MaybeConvertMode" for s in geometric):
         return None
     return geometric, steps[-1]
-
