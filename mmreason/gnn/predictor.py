@@ -360,19 +360,7 @@ class LinkPredictor:
         resolved = resolve_device(device)
         training = tensors.pop("training_triples")
         state = {k.removeprefix("model."): v for k, v in tensors.items()}
-        spec = model_spec(config.model)
-        model = build_model(
-            spec,
-            num_entities=id_maps.num_entities,
-            num_relations=id_maps.num_relations,
-            dim=config.dim,
-            edge_index=training[:, [0, 2]].T,
-            edge_type=training[:, 1],
-            features=state.get("features"),
-            num_layers=config.num_layers,
-            num_bases=config.num_bases,
-            dropout=config.dropout,
-        )
+        model = build_link_model(config, id_maps, training, features=state.get("features"))
         try:
             model.load_state_dict(state, strict=True)
         except RuntimeError as exc:
@@ -399,6 +387,24 @@ class LinkPredictor:
             f"LinkPredictor({self.config.model!r}, entities={self.id_maps.num_entities}, "
             f"relations={self.id_maps.num_relations}, dim={self.config.dim}, device={self.device})"
         )
+
+
+def build_link_model(
+    config: TrainingConfig, id_maps: IdMaps, training: Tensor, *, features: Tensor | None
+) -> LinkModel:
+    """A fresh model of ``config.model`` over the graph of the ``training`` id triples ``[E, 3]``."""
+    return build_model(
+        model_spec(config.model),
+        num_entities=id_maps.num_entities,
+        num_relations=id_maps.num_relations,
+        dim=config.dim,
+        edge_index=training[:, [0, 2]].T,
+        edge_type=training[:, 1],
+        features=features,
+        num_layers=config.num_layers,
+        num_bases=config.num_bases,
+        dropout=config.dropout,
+    )
 
 
 def _metrics_or_none(data: dict[str, Any] | None) -> RankingMetrics | None:

@@ -33,8 +33,8 @@ from mmreason.devices import DeviceLike, resolve_device
 from mmreason.errors import InvalidInputError, MissingDependencyError, UnknownNameError
 from mmreason.gnn.calibration import fit_calibration
 from mmreason.gnn.features import FeatureFn, entity_labels, resolve_features
-from mmreason.gnn.predictor import LinkPredictor, TrainingConfig
-from mmreason.gnn.registry import build_model, model_spec
+from mmreason.gnn.predictor import LinkPredictor, TrainingConfig, build_link_model
+from mmreason.gnn.registry import model_spec
 from mmreason.gnn.triples import IdMaps, as_string_triples
 
 __all__ = ["BATCH_MODES", "subgraph_training_available", "train_link_predictor"]
@@ -164,18 +164,7 @@ def train_link_predictor(
     cuda_devices = [resolved.index or 0] if resolved.type == "cuda" else []
     with torch.random.fork_rng(devices=cuda_devices):
         torch.manual_seed(config.seed)
-        link_model = build_model(
-            spec,
-            num_entities=id_maps.num_entities,
-            num_relations=id_maps.num_relations,
-            dim=config.dim,
-            edge_index=train_ids[:, [0, 2]].T,
-            edge_type=train_ids[:, 1],
-            features=feature_tensor,
-            num_layers=config.num_layers,
-            num_bases=config.num_bases,
-            dropout=config.dropout,
-        ).to(resolved)
+        link_model = build_link_model(config, id_maps, train_ids, features=feature_tensor).to(resolved)
         predictor = LinkPredictor(
             model=link_model,
             id_maps=id_maps,
