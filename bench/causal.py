@@ -61,7 +61,7 @@ def _discrete_counterfactuals(quick: bool, device: torch.device, notes: list[str
 
     from mmreason.causal.interop import twin_network
 
-    crossing = SCM.from_file(bundled_graphs_dir() / "crossing.scm.toml", device=device)
+    crossing = SCM.from_file(bundled_graphs_dir() / "crossing" / "crossing.scm.toml", device=device)
     finite = crossing.discrete_part(samples=200_000, seed=0)
     wanted = 1_000 if quick else 10_000
     distinct = _possible_rows(finite, wanted, seed=0)
@@ -258,7 +258,7 @@ def run(*, quick: bool, device: str, out: Path) -> BenchReport:
             sprinkler = SCM.from_file(bundled_graphs_dir() / "sprinkler.scm.toml", device=resolved)
             comparisons.append(_do_latency("sprinkler", sprinkler, "W", {"S": 1}))
             progress.advance(task)
-            crossing = SCM.from_file(bundled_graphs_dir() / "crossing.scm.toml", device=resolved)
+            crossing = SCM.from_file(bundled_graphs_dir() / "crossing" / "crossing.scm.toml", device=resolved)
             finite = crossing.discrete_part(samples=200_000, seed=0)
             comparisons.append(_do_latency("crossing finite part", finite, "Collision", {"Road": "wet"}))
             progress.advance(task)

@@ -191,7 +191,7 @@ def _crossing_rows(quick: bool, device: str) -> tuple[list[Comparison], list[str
     from mmreason.gnn.triples import as_string_triples
     from mmreason.kg import KnowledgeGraph, bundled_graphs_dir
 
-    path = bundled_graphs_dir() / "crossing.ttl"
+    path = bundled_graphs_dir() / "crossing" / "crossing.ttl"
     if not path.is_file():
         return [], [f"crossing KG: {path} is missing; rows skipped"]
     kg = KnowledgeGraph.open()

@@ -127,7 +127,7 @@ def run(*, quick: bool, device: str, out: Path) -> BenchReport:
 
     from mmreason.errors import MmreasonError
     from mmreason.reasoner import Reasoner
-    from mmreason.vision.world import render_scene
+    from mmreason.worlds.crossing import render_scene
 
     scenes = 20 if quick else 500
     reasoner = Reasoner.default(device=device)

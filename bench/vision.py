@@ -33,10 +33,10 @@ def _raw_open_clip(device: Any) -> tuple[Any, Any, Any]:
     from safetensors.torch import load_file
 
     from mmreason.paths import bundled_models_dir
-    from mmreason.vision.encoder import BUNDLED_CHECKPOINT, build_bundled_model
+    from mmreason.vision.encoder import CHECKPOINT_FILE, build_lit_model
 
-    model, preprocess, tokenizer = build_bundled_model()
-    state = load_file(str(bundled_models_dir() / BUNDLED_CHECKPOINT))
+    model, preprocess, tokenizer = build_lit_model()
+    state = load_file(str(bundled_models_dir() / CHECKPOINT_FILE))
     scale = state.pop("logit_scale")
     model.visual.load_state_dict({k.removeprefix("visual."): v for k, v in state.items()})
     model.logit_scale.data.copy_(scale.reshape(()))
@@ -104,7 +104,7 @@ def _accuracy(n: int, device: Any, out: Path) -> tuple[list[Comparison], dict[st
     from mmreason.vision.grounding import ground, world_value
     from mmreason.vision.train import HELD_OUT_PAIRS
     from mmreason.vision.vocabulary import Vocabulary
-    from mmreason.vision.world import render_scene
+    from mmreason.worlds.crossing import render_scene
 
     encoder = ClipEncoder.default(device=device)
     vocab = Vocabulary.from_file()
@@ -253,7 +253,7 @@ def _throughput(device: Any) -> tuple[list[Comparison], dict[str, Any]]:
 
     from mmreason.vision.encoder import ClipEncoder
     from mmreason.vision.proposals import square_crop
-    from mmreason.vision.world import render_scene
+    from mmreason.worlds.crossing import render_scene
 
     encoder = ClipEncoder.default(device=device)
     raw_model, raw_preprocess, _ = _raw_open_clip(device)

@@ -31,35 +31,52 @@ def _cmd_info(args: argparse.Namespace) -> int:
         table.add_row(name, version)
     console.print(table)
     console.print(f"graphs:    {info.graphs_dir}  ({', '.join(info.graphs) or 'none'})")
-    console.print(f"models:    {info.models_dir}  ({', '.join(info.models) or 'none'})")
+    for name, folder, encoder in info.worlds:
+        console.print(f"world:     {name}  {folder}  (CLIP model: {encoder or 'none'})")
     console.print(f"scenarios: {info.scenarios_dir}")
     return 0
 
 
-def _cmd_render(args: argparse.Namespace) -> int:
-    from mmreason.vision.world import write_renders
+def _world(args: argparse.Namespace) -> Any:
+    from mmreason.worlds import resolve_world
 
-    paths = write_renders(args.out, seed=args.seed, count=args.count, progress=args.count > 1)
-    print(f"wrote {len(paths)} PNG + JSON pairs to {args.out}")
+    return resolve_world(args.world)
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    from mmreason.vision.labels import write_renders
+
+    world = _world(args)
+    paths = write_renders(
+        world, args.out, seed=args.seed, count=args.count, labels=args.labels, progress=args.count > 1
+    )
+    extra = f" and {args.out}/labels.csv" if args.labels else ""
+    print(f"wrote {len(paths)} renders of the world {world.name!r} to {args.out}{extra}")
     return 0
 
 
 def _cmd_train_clip(args: argparse.Namespace) -> int:
     from mmreason.vision.train import TrainConfig, train_clip
 
-    config = TrainConfig(seed=args.seed, steps=args.steps, train_scenes=args.scenes)
-    result = train_clip(config, out=args.out)
+    given = {k: v for k, v in (("seed", args.seed), ("steps", args.steps)) if v is not None}
+    config = TrainConfig.for_world(_world(args), **given)
+    result = train_clip(_world(args), config, labels=args.labels, out=args.out)
     print(f"wrote {result.checkpoint} and {result.recipe} in {result.seconds:.0f} s")
     print(json.dumps(result.accuracy, indent=2))
     return 0
 
 
 def _cmd_ground(args: argparse.Namespace) -> int:
-    from mmreason.vision.encoder import ClipEncoder
-    from mmreason.vision.grounding import ground
+    from mmreason.vision.grounding import ground, world_encoder
+    from mmreason.vision.vocabulary import Vocabulary
 
-    encoder = ClipEncoder.default(device=args.device)
-    scenes = [ground(path, encoder=encoder, proposer=args.proposer) for path in args.images]
+    world = _world(args)
+    encoder = world_encoder(world, device=args.device)
+    vocabulary = Vocabulary.from_world(world)
+    scenes = [
+        ground(path, world=world, encoder=encoder, vocabulary=vocabulary, proposer=args.proposer)
+        for path in args.images
+    ]
     if args.json:
         out = [s.to_dict() for s in scenes]
         print(json.dumps(out[0] if len(out) == 1 else out, indent=2))
@@ -69,25 +86,22 @@ def _cmd_ground(args: argparse.Namespace) -> int:
 
     console = Console()
     for path, scene in zip(args.images, scenes, strict=True):
-        d = scene.to_dict()
-        light = f", light {d['light']} ({d['confidence']['light']:.2f})" if d["light"] else ""
-        console.print(
-            f"[bold]{path}[/bold]: weather {d['weather']} ({d['confidence']['weather']:.2f}), "
-            f"road {d['road']} ({d['confidence']['road']:.2f}){light}"
+        read = ", ".join(
+            f"{vocabulary.label(p)} {a.value} ({a.confidence:.2f})" for p, a in scene.attributes.items()
         )
-        table = Table("object", "type", "colour", "bbox", "on crosswalk", "distance (m)")
-        for o in d["objects"]:
-            colour = "" if o["color"] is None else f"{o['color']} ({o['confidence']['color']:.2f})"
-            distance = "" if o["distance_to_crosswalk"] is None else f"{o['distance_to_crosswalk']:.1f}"
+        console.print(f"[bold]{path}[/bold]: {read or 'no scene attributes'}")
+        table = Table("object", "type", "attributes", "measures", "bbox")
+        for o in scene.objects:
             table.add_row(
-                o["id"],
-                f"{o['type']} ({o['confidence']['type']:.2f})",
-                colour,
-                str(o["bbox"]),
-                str(o["on_crosswalk"]),
-                distance,
+                o.id,
+                f"{o.type.value} ({o.type.confidence:.2f})",
+                ", ".join(f"{a.value} ({a.confidence:.2f})" for a in o.attributes.values()),
+                ", ".join(f"{vocabulary.label(p)} {v:.2f}" for p, v in o.measures.items()),
+                str(list(o.bbox)),
             )
         console.print(table)
+        for relation in scene.relations:
+            console.print(f"  {relation.subject} {vocabulary.label(relation.property)} {relation.object}")
     return 0
 
 
@@ -147,20 +161,26 @@ def _print_answer(answer: Any, *, as_json: bool) -> None:
         print(answer.explain())
 
 
-def _cmd_ask(args: argparse.Namespace) -> int:
+def _reasoner(args: argparse.Namespace) -> Any:
     from mmreason.reasoner import Reasoner
 
-    reasoner = Reasoner.default(device=args.device, predictor=args.gnn, min_score=args.min_score)
-    _print_answer(reasoner.ask(args.image, args.question), as_json=args.json)
+    return Reasoner.from_world(_world(args), device=args.device, predictor=args.gnn, min_score=args.min_score)
+
+
+def _image(name: str) -> str | None:
+    # "-" stands for no image: a question about the world's knowledge or causal model.
+    return None if name == "-" else name
+
+
+def _cmd_ask(args: argparse.Namespace) -> int:
+    _print_answer(_reasoner(args).ask(_image(args.image), args.question), as_json=args.json)
     return 0
 
 
 def _cmd_chat(args: argparse.Namespace) -> int:
     from mmreason.errors import QuestionNotUnderstoodError
-    from mmreason.reasoner import Reasoner
 
-    reasoner = Reasoner.default(device=args.device, predictor=args.gnn, min_score=args.min_score)
-    chat = reasoner.conversation(args.image)
+    chat = _reasoner(args).conversation(_image(args.image))
     interactive = sys.stdin.isatty()
     while True:
         if interactive:
@@ -180,10 +200,9 @@ def _cmd_chat(args: argparse.Namespace) -> int:
 
 
 def _cmd_whatif(args: argparse.Namespace) -> int:
-    from mmreason.reasoner import Reasoner
     from mmreason.report import write_whatif_report
 
-    reasoner = Reasoner.default(device=args.device, predictor=args.gnn, min_score=args.min_score)
+    reasoner = _reasoner(args)
     results = [reasoner.what_if(path) for path in args.files]
     for result in results:
         print(result.summary())
@@ -208,15 +227,22 @@ def _cmd_scm(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from mmreason.demo import run_demo
 
-    result = run_demo(args.out, device=args.device)
-    for seed, answers in result.answers:
-        print(f"scene {seed}:")
+    result = run_demo(args.out, world=_world(args), device=args.device)
+    for name, answers in result.answers:
+        print(f"{name}:")
         for answer in answers:
             print(f"  {answer.question} -> {answer.text or answer.value} ({answer.confidence:.2f})")
     for scenario in result.scenarios:
         print(scenario.summary())
     print(f"reports: {result.questions_report} and {result.whatif_report}")
     return 0 if result.passed else 1
+
+
+def _world_option(command: argparse.ArgumentParser) -> None:
+    # Also accepted after the command; there it wins over the one before it.
+    command.add_argument(
+        "--world", default=argparse.SUPPRESS, metavar="DIR", help="the world (folder or bundled name)"
+    )
 
 
 def _gnn_options(command: argparse.ArgumentParser) -> None:
@@ -244,6 +270,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"mmreason {__version__}")
     parser.add_argument(
+        "--world",
+        default=None,
+        metavar="DIR",
+        help="the world: a folder with a world.toml, or a bundled world's name (default: crossing)",
+    )
+    parser.add_argument(
         "--device",
         default="auto",
         help="where models run: auto (CUDA when available, else CPU), cpu, cuda, cuda:N (default: auto)",
@@ -255,29 +287,44 @@ def _parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true", help="print as JSON")
     info.set_defaults(run=_cmd_info)
 
-    render = sub.add_parser("render", help="render crossing-world scenes as PNG + truth JSON pairs")
+    render = sub.add_parser("render", help="render scenes of a world that has a renderer, with their truth")
+    _world_option(render)
     render.add_argument("--seed", type=int, default=0, help="first seed (default: 0)")
     render.add_argument("--count", type=int, default=1, help="how many consecutive seeds (default: 1)")
-    render.add_argument("--out", required=True, help="folder to write scene-SEED.png / .json into")
+    render.add_argument("--out", required=True, help="folder to write the PNG + truth JSON pairs into")
+    render.add_argument(
+        "--labels",
+        action="store_true",
+        help="also write OUT/labels.csv, the training labels train-clip reads",
+    )
     render.set_defaults(run=_cmd_render)
 
-    train_clip = sub.add_parser("train-clip", help="train the bundled CLIP model on rendered scenes (CPU)")
-    train_clip.add_argument("--seed", type=int, default=0, help="training seed (default: 0)")
-    train_clip.add_argument("--steps", type=int, default=1800, help="optimiser steps (default: 1800)")
-    train_clip.add_argument("--scenes", type=int, default=2500, help="training scenes (default: 2500)")
+    train_clip = sub.add_parser("train-clip", help="train a world's CLIP model on its labelled images (CPU)")
+    _world_option(train_clip)
     train_clip.add_argument(
-        "--out", default=None, help="where to write the checkpoint (default: mmreason/models/)"
+        "--labels", default=None, help="a labels CSV (default: the manifest's [training] labels)"
+    )
+    train_clip.add_argument(
+        "--seed", type=int, default=None, help="training seed (default: the manifest's, or 0)"
+    )
+    train_clip.add_argument(
+        "--steps", type=int, default=None, help="optimiser steps (default: the manifest's)"
+    )
+    train_clip.add_argument(
+        "--out", default=None, help="the model folder to write (default: the world's clip/ folder)"
     )
     train_clip.set_defaults(run=_cmd_train_clip)
 
     ground = sub.add_parser("ground", help="ground images as scene facts with confidences")
+    _world_option(ground)
     ground.add_argument("images", nargs="+", help="image files")
     ground.add_argument("--json", action="store_true", help="print the truth-JSON keys plus confidences")
     ground.add_argument(
         "--proposer",
         choices=("auto", "segment", "grid"),
         default="auto",
-        help="region proposals: segment (crossing renders), grid (any photo), auto (default)",
+        help="region proposals: segment (the world's own, or a plain background), grid (any photo), "
+        "auto (the world's choice; default)",
     )
     ground.set_defaults(run=_cmd_ground)
 
@@ -317,19 +364,22 @@ def _parser() -> argparse.ArgumentParser:
     complete.set_defaults(run=_cmd_complete)
 
     ask = sub.add_parser("ask", help="answer a question about an image, with how it was reached")
-    ask.add_argument("image", help="an image file")
+    _world_option(ask)
+    ask.add_argument("image", help="an image file, or - for a question about the world's knowledge or SCM")
     ask.add_argument("question", help='e.g. "Must the car stop?"')
     ask.add_argument("--json", action="store_true", help="print value, confidence and steps as JSON")
     _gnn_options(ask)
     ask.set_defaults(run=_cmd_ask)
 
     chat = sub.add_parser("chat", help="ask questions about one image, one per line on stdin")
-    chat.add_argument("image", help="an image file")
+    _world_option(chat)
+    chat.add_argument("image", help="an image file, or - for questions without an image")
     chat.add_argument("--json", action="store_true", help="print each answer as JSON")
     _gnn_options(chat)
     chat.set_defaults(run=_cmd_chat)
 
     whatif = sub.add_parser("whatif", help="run what-if scenario files; exit 1 if an expectation fails")
+    _world_option(whatif)
     whatif.add_argument("files", nargs="+", help="scenario TOML files (docs/scenario-format.md)")
     whatif.add_argument("--report", default=None, help="write a Markdown report with plots into this folder")
     _gnn_options(whatif)
@@ -348,7 +398,8 @@ def _parser() -> argparse.ArgumentParser:
     scm.add_argument("--json", action="store_true", help="print as JSON")
     scm.set_defaults(run=_cmd_scm)
 
-    demo = sub.add_parser("demo", help="the bundled scenes, questions and scenarios, with reports")
+    demo = sub.add_parser("demo", help="a world's scenes, questions and scenarios, with reports")
+    _world_option(demo)
     demo.add_argument("--out", default="out/demo", help="report folder (default: out/demo)")
     demo.set_defaults(run=_cmd_demo)
     return parser

@@ -1,47 +1,24 @@
-"""The main job: render the bundled scenes, answer a question set about each, run the bundled
-scenarios, and write the reports."""
+"""The main job: a world's demo pictures, its question set about each as one conversation, its
+scenarios, and the reports."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-from mmreason.paths import bundled_scenarios_dir
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mmreason.answer import Answer
     from mmreason.devices import DeviceLike
     from mmreason.scenarios import WhatIfResult
+    from mmreason.worlds import World
 
-__all__ = ["DEMO_QUESTIONS", "DEMO_SEEDS", "DemoResult", "run_demo"]
-
-#: Scenes of the rendered world the demo asks about.
-DEMO_SEEDS = (2, 8, 5)
-#: One question of each family, asked in order as one conversation per scene.
-DEMO_QUESTIONS = (
-    "How many cars are there?",
-    "Is there a bus?",
-    "What colour is the traffic light?",
-    "Is the road wet?",
-    "Which vehicle is closest to the crosswalk?",
-    "What colour is the one nearest the crosswalk?",
-    "Is anyone on the crosswalk?",
-    "How fast is the vehicle going?",
-    "Is the vehicle braking?",
-    "Must the vehicles stop?",
-    "Is the road slippery?",
-    "Are there vulnerable road users?",
-    "Why is the road wet?",
-    "What happens to the braking distance if the road is dry?",
-    "Had the road been dry, would it have stopped in time?",
-)
+__all__ = ["DemoResult", "run_demo"]
 
 
 @dataclass(frozen=True, slots=True)
 class DemoResult:
-    answers: tuple[tuple[int, tuple[Answer, ...]], ...]
+    answers: tuple[tuple[str, tuple[Answer, ...]], ...]  # (picture's name, its answers)
     scenarios: tuple[WhatIfResult, ...]
     questions_report: Path
     whatif_report: Path
@@ -54,32 +31,36 @@ class DemoResult:
 def run_demo(
     out: str | Path,
     *,
+    world: World | str | Path | None = None,
     device: DeviceLike = "auto",
-    seeds: Sequence[int] = DEMO_SEEDS,
-    questions: Sequence[str] = DEMO_QUESTIONS,
-    scenarios: Sequence[str | Path] | None = None,
 ) -> DemoResult:
-    """Run the demo and write ``out/questions.md`` and ``out/whatif.md`` with their images and plots."""
+    """Run a world's demo (its manifest's ``[demo]``: renderer seeds or images, questions, scenarios)
+    and write ``out/questions.md`` and ``out/whatif.md`` with their images and plots."""
     from rich.progress import track
 
     from mmreason.reasoner import Reasoner
     from mmreason.report import write_qa_report, write_whatif_report
-    from mmreason.vision.world import render_scene
+    from mmreason.vision.images import load_image
+    from mmreason.worlds import resolve_world
 
     out = Path(out)
-    reasoner = Reasoner.default(device=device)
+    loaded = resolve_world(world)
+    reasoner = Reasoner.from_world(loaded, device=device)
+    pictures: list[tuple[str, Any]] = []
+    if loaded.demo.seeds:
+        render = loaded.load_renderer()
+        pictures += [(f"scene {seed}", render(seed)[0]) for seed in loaded.demo.seeds]
+    pictures += [(path.name, load_image(path)) for path in loaded.demo.images]
     sessions = []
     answers = []
-    for seed in track(list(seeds), description="questions"):
-        image, _ = render_scene(seed)
+    for name, image in track(pictures, description="questions"):
         chat = reasoner.conversation(image)
-        turn = tuple(chat.ask(q) for q in questions)
-        answers.append((seed, turn))
-        sessions.append((f"scene {seed}", image, reasoner.ground(image), turn))
-    files = (
-        sorted(bundled_scenarios_dir().glob("*.toml")) if scenarios is None else [Path(p) for p in scenarios]
+        turn = tuple(chat.ask(q) for q in loaded.demo.questions)
+        answers.append((name, turn))
+        sessions.append((name, image, reasoner.ground(image), turn))
+    results = tuple(
+        reasoner.what_if(path) for path in track(list(loaded.demo.scenarios), description="scenarios")
     )
-    results = tuple(reasoner.what_if(path) for path in track(files, description="scenarios"))
     return DemoResult(
         answers=tuple(answers),
         scenarios=results,

@@ -12,6 +12,7 @@ still catches it::
     │   ├── ImpossibleEvidenceError               evidence with probability 0 under the model
     │   ├── ImageError                            not an image, truncated, too large, bad mode
     │   ├── ScenarioError                         a what-if scenario file refused
+    │   ├── WorldError                            a world folder refused: manifest file, line, key
     │   └── QuestionNotUnderstoodError            a question outside the grammar
     ├── UnknownVariableError (KeyError)           a name that is not in the model
     ├── UnknownNameError (KeyError)               a registry key or a name on the command line
@@ -46,6 +47,7 @@ __all__ = [
     "UnknownEntityError",
     "UnknownNameError",
     "UnknownVariableError",
+    "WorldError",
 ]
 
 
@@ -113,6 +115,18 @@ class ImageError(InvalidInputError):
 
 class ScenarioError(InvalidInputError):
     """A what-if scenario file that is refused; names the file and the field."""
+
+
+class WorldError(InvalidInputError):
+    """A world folder that is refused; names the manifest (or labels file), the line and the key."""
+
+    def __init__(
+        self, message: str, *, path: str | None = None, line: int | None = None, key: str | None = None
+    ) -> None:
+        self.path = path
+        self.line = line
+        self.key = key
+        super().__init__(message)
 
 
 class QuestionNotUnderstoodError(InvalidInputError):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from importlib import metadata
 
 from mmreason.devices import DeviceLike, resolve_device
-from mmreason.paths import bundled_graphs_dir, bundled_models_dir, bundled_scenarios_dir
+from mmreason.paths import bundled_graphs_dir, bundled_scenarios_dir
 
 __all__ = ["InstallInfo", "install_info"]
 
@@ -39,10 +39,9 @@ class InstallInfo:
     device: str
     cuda_available: bool
     versions: tuple[tuple[str, str], ...]
-    graphs: tuple[str, ...]
+    graphs: tuple[str, ...]  # the textbook SCMs beside the worlds
     graphs_dir: str
-    models_dir: str
-    models: tuple[str, ...]
+    worlds: tuple[tuple[str, str, str], ...]  # (name, folder, its CLIP model folder or "")
     scenarios_dir: str
 
     def to_dict(self) -> dict[str, object]:
@@ -54,8 +53,7 @@ class InstallInfo:
             "versions": dict(self.versions),
             "graphs_dir": self.graphs_dir,
             "graphs": list(self.graphs),
-            "models_dir": self.models_dir,
-            "models": list(self.models),
+            "worlds": [{"name": n, "folder": f, "encoder": e or None} for n, f, e in self.worlds],
             "scenarios_dir": self.scenarios_dir,
         }
 
@@ -74,10 +72,14 @@ def install_info(*, device: DeviceLike = "auto") -> InstallInfo:
     from mmreason import __version__
 
     resolved = resolve_device(device)
+    from mmreason.worlds import bundled_worlds, resolve_world
+
     graphs_dir = bundled_graphs_dir()
-    models_dir = bundled_models_dir()
     graphs = tuple(sorted(p.name for p in graphs_dir.glob("*") if p.is_file())) if graphs_dir.is_dir() else ()
-    models = tuple(sorted(p.name for p in models_dir.glob("*.safetensors"))) if models_dir.is_dir() else ()
+    worlds = []
+    for name in bundled_worlds():
+        world = resolve_world(name)
+        worlds.append((name, str(world.root), "" if world.encoder is None else str(world.encoder)))
     return InstallInfo(
         mmreason=__version__,
         python=platform.python_version(),
@@ -86,7 +88,6 @@ def install_info(*, device: DeviceLike = "auto") -> InstallInfo:
         versions=tuple((name, _version(name)) for name in _DISTRIBUTIONS),
         graphs=graphs,
         graphs_dir=str(graphs_dir),
-        models_dir=str(models_dir),
-        models=models,
+        worlds=tuple(worlds),
         scenarios_dir=str(bundled_scenarios_dir()),
     )

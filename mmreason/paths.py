@@ -1,4 +1,4 @@
-"""Where the bundled graphs, scenarios and model weights live, and reading the TOML files among them."""
+"""Where the bundled worlds, graphs and scenarios live, and reading the TOML files among them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from mmreason.errors import InvalidInputError, MissingFileError
 
-__all__ = ["bundled_graphs_dir", "bundled_models_dir", "bundled_scenarios_dir", "project_root", "read_toml"]
+__all__ = ["bundled_graphs_dir", "bundled_scenarios_dir", "project_root", "read_toml"]
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -19,18 +19,13 @@ def project_root() -> Path:
 
 
 def bundled_graphs_dir() -> Path:
-    """The shipped RDF graphs and SCM files (``graphs/``)."""
+    """The bundled worlds (``graphs/<world>/``) and textbook SCM files (``graphs/``)."""
     return project_root() / "graphs"
 
 
 def bundled_scenarios_dir() -> Path:
     """The shipped what-if scenarios and their images (``scenarios/``)."""
     return project_root() / "scenarios"
-
-
-def bundled_models_dir() -> Path:
-    """The bundled model weights (safetensors) shipped inside the package."""
-    return _PACKAGE / "models"
 
 
 def read_toml(
@@ -45,5 +40,7 @@ def read_toml(
         raise MissingFileError(path, what=what)
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not UTF-8 text (byte {exc.start}): a {what} is TOML") from None
     except tomllib.TOMLDecodeError as exc:
         raise error(f"{path}: not valid TOML: {exc}") from exc

@@ -1,7 +1,13 @@
-"""The Reasoner: image -> grounded facts -> KG -> SCM -> an answer that says how it was reached."""
+"""The Reasoner: image -> grounded facts -> KG -> SCM -> an answer that says how it was reached.
+
+A Reasoner serves one world (:mod:`mmreason.worlds`): its ontology in the KG,
+its SCM and bindings, its vision schema and CLIP model. Nothing here names a
+world's concepts; everything is read by the IRIs the world's files name.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,8 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from mmreason.answer import Answer, Step
 from mmreason.devices import DeviceLike, resolve_device
-from mmreason.errors import QuestionNotUnderstoodError
-from mmreason.paths import bundled_graphs_dir
+from mmreason.errors import ImageError, QuestionNotUnderstoodError
 
 if TYPE_CHECKING:
     import torch
@@ -22,21 +27,26 @@ if TYPE_CHECKING:
     from mmreason.kg.graph import KnowledgeGraph
     from mmreason.qa.executor import Executor
     from mmreason.qa.parser import QuestionParser
+    from mmreason.qa.program import Program
     from mmreason.scenarios import Scenario, WhatIfResult
     from mmreason.vision.encoder import ClipEncoder
     from mmreason.vision.grounding import SceneGraph
     from mmreason.vision.images import ImageLike
+    from mmreason.vision.vocabulary import Vocabulary
+    from mmreason.worlds import World
 
 __all__ = ["Conversation", "Reasoner"]
 
 
 class Reasoner:
-    """Answer image-grounded and causal questions over one KG and its SCM.
+    """Answer image-grounded, knowledge and causal questions about one world.
 
     >>> r = Reasoner.default(device="cpu")
-    >>> from mmreason.vision.world import render_scene
+    >>> from mmreason.worlds.crossing import render_scene
     >>> image, truth = render_scene(2)
     >>> r.ask(image, "Is the road wet?").value == (truth.road == "wet")
+    True
+    >>> r.ask(None, "Is a bus a vehicle?").value
     True
     """
 
@@ -44,9 +54,10 @@ class Reasoner:
         self,
         *,
         kg: KnowledgeGraph,
-        scm: SCM,
-        bindings: Bindings,
+        scm: SCM | None = None,
+        bindings: Bindings | None = None,
         encoder: ClipEncoder | None = None,
+        world: World | None = None,
         device: DeviceLike = "auto",
         samples: int = 2000,
         seed: int = 0,
@@ -54,7 +65,10 @@ class Reasoner:
         min_score: float = 0.5,
         top_k: int = 10,
     ) -> None:
-        """``predictor`` (a trained link predictor or its checkpoint folder) completes the KG
+        """``world`` gives the vision schema, the encoder and the examples; without it the
+        Reasoner answers knowledge and causal questions only.
+
+        ``predictor`` (a trained link predictor or its checkpoint folder) completes the KG
         once: its ``top_k`` best tails per (head, relation) of calibrated probability ≥
         ``min_score`` go to the ``predicted`` graph, where answers read them, as scored ``gnn``
         steps, only when asserted facts are silent."""
@@ -64,6 +78,7 @@ class Reasoner:
         self.kg = kg
         self.scm = scm
         self.bindings = bindings
+        self.world = world
         self._encoder = encoder
         self.completion: Completion | None = None
         if predictor is not None:
@@ -73,9 +88,65 @@ class Reasoner:
             if not isinstance(predictor, LinkPredictor):
                 predictor = LinkPredictor.load(predictor, device=self.device)
             self.completion = complete(kg, predictor, min_score=min_score, top_k=top_k)
-        self.executor: Executor = Executor(kg=kg, scm=scm, bindings=bindings, samples=samples, seed=seed)
+        vocabulary = self.vocabulary
+        self.executor: Executor = Executor(
+            kg=kg,
+            scm=scm,
+            bindings=bindings,
+            vocabulary=vocabulary,
+            focus=world.vision.focus if world is not None and world.vision is not None else None,
+            samples=samples,
+            seed=seed,
+        )
         self._parser: QuestionParser | None = None
         self._scenes: dict[str, SceneGraph] = {}
+        self._others: dict[str, Reasoner] = {}
+
+    @classmethod
+    def from_world(
+        cls,
+        world: World | str | Path | None = None,
+        *,
+        device: DeviceLike = "auto",
+        kg: KnowledgeGraph | None = None,
+        predictor: LinkPredictor | str | Path | None = None,
+        min_score: float = 0.5,
+        samples: int = 2000,
+        seed: int = 0,
+    ) -> Reasoner:
+        """A Reasoner for a world folder (or a bundled world's name; None: the crossing).
+
+        ``kg`` is the store to load the world's ontology into (default: a new in-memory one).
+
+        Raises:
+            WorldError: the world folder is refused (the message names the file, line and key).
+        """
+        from mmreason.causal.bindings import Bindings
+        from mmreason.causal.scm import SCM
+        from mmreason.kg.graph import KnowledgeGraph
+        from mmreason.worlds import resolve_world
+
+        loaded = resolve_world(world)
+        resolved = resolve_device(device)
+        if kg is None:
+            kg = KnowledgeGraph.open()
+        for path in loaded.ontology:
+            kg.load(path)
+        scm = SCM.from_file(loaded.scm, device=resolved) if loaded.scm is not None else None
+        bindings = None
+        if loaded.bindings is not None and scm is not None:
+            bindings = Bindings.from_file(loaded.bindings, scm=scm, prefixes=loaded.prefixes)
+        return cls(
+            kg=kg,
+            scm=scm,
+            bindings=bindings,
+            world=loaded,
+            device=resolved,
+            predictor=predictor,
+            min_score=min_score,
+            samples=samples,
+            seed=seed,
+        )
 
     @classmethod
     def default(
@@ -85,32 +156,30 @@ class Reasoner:
         predictor: LinkPredictor | str | Path | None = None,
         min_score: float = 0.5,
     ) -> Reasoner:
-        """The bundled world: ``graphs/crossing.ttl``, ``crossing.scm.toml`` and the bundled CLIP model.
+        """The bundled world, the crossing (``graphs/crossing/``), with its CLIP model.
 
         ``predictor``: a link predictor trained on the crossing KG (``mmreason train-gnn``), to add
         its predicted facts (see :class:`Reasoner`).
         """
-        from mmreason.causal.bindings import Bindings
-        from mmreason.causal.scm import SCM
-        from mmreason.kg.graph import KnowledgeGraph
-
-        resolved = resolve_device(device)
-        kg = KnowledgeGraph.open()
-        kg.load(bundled_graphs_dir() / "crossing.ttl")
-        scm = SCM.from_file(bundled_graphs_dir() / "crossing.scm.toml", device=resolved)
-        bindings = Bindings.from_file(bundled_graphs_dir() / "crossing.bindings.toml", scm=scm)
-        return cls(
-            kg=kg, scm=scm, bindings=bindings, device=resolved, predictor=predictor, min_score=min_score
-        )
+        return cls.from_world(None, device=device, predictor=predictor, min_score=min_score)
 
     # -------------------------------------------------------------- components
 
     @property
+    def vocabulary(self) -> Vocabulary | None:
+        """What grounding reads in this world's pictures (None: the world has no vision)."""
+        if self.world is None or self.world.vision is None:
+            return None
+        from mmreason.vision.vocabulary import Vocabulary
+
+        return Vocabulary.from_world(self.world)
+
+    @property
     def encoder(self) -> ClipEncoder:
         if self._encoder is None:
-            from mmreason.vision.encoder import ClipEncoder
+            from mmreason.vision.grounding import world_encoder
 
-            self._encoder = ClipEncoder.default(device=self.device)
+            self._encoder = world_encoder(self._vision_world(), device=self.device)
         return self._encoder
 
     @property
@@ -120,80 +189,139 @@ class Reasoner:
             from mmreason.qa.parser import QuestionParser
 
             lexicon = Lexicon.from_kg(self.kg, scm=self.scm, bindings=self.bindings)
-            self._parser = QuestionParser(lexicon)
+            examples = self.world.examples if self.world is not None else ()
+            self._parser = QuestionParser(lexicon, examples=examples)
         return self._parser
+
+    def _vision_world(self) -> World:
+        if self.world is None or self.world.vision is None:
+            name = "this Reasoner" if self.world is None else f"the world {self.world.name!r}"
+            raise ImageError(
+                f"{name} has no vision schema, so it cannot read images (give a world with [vision])"
+            )
+        return self.world
 
     def ground(self, image: ImageLike, *, image_id: str | None = None) -> SceneGraph:
         """Ground ``image`` once (cached by its pixels) and add its facts to the KG in a graph of its own."""
-        import hashlib
-
         from mmreason.kg.vocab import scene_graph_iri
         from mmreason.vision.grounding import ground
         from mmreason.vision.images import load_image
 
+        world = self._vision_world()
         picture = load_image(image)
         key = hashlib.sha256(f"{picture.mode}{picture.size}".encode() + picture.tobytes()).hexdigest()
         if key not in self._scenes:
             if image_id is None:
                 image_id = Path(image).stem if isinstance(image, (str, Path)) else f"image-{key[:12]}"
-            scene = ground(picture, encoder=self.encoder, image_id=image_id)
+            scene = ground(
+                picture, world=world, encoder=self.encoder, vocabulary=self.vocabulary, image_id=image_id
+            )
             self.kg.add(scene.to_rdf(), graph=scene_graph_iri(scene.image_id))
             self._scenes[key] = scene
         return self._scenes[key]
 
     # ---------------------------------------------------------------- asking
 
-    def ask(self, image: ImageLike, question: str) -> Answer:
-        """Answer one question about ``image``; the answer carries every step behind it."""
+    def ask(self, image: ImageLike | None, question: str) -> Answer:
+        """Answer one question about ``image`` (None for a question about the world's knowledge or
+        causal model); the answer carries every step behind it."""
         return self.conversation(image).ask(question)
 
-    def conversation(self, image: ImageLike) -> Conversation:
-        """A multi-turn dialogue about one image: follow-ups resolve against earlier turns."""
+    def conversation(self, image: ImageLike | None = None) -> Conversation:
+        """A multi-turn dialogue about one image (or none): follow-ups resolve against earlier turns."""
         return Conversation(self, image)
 
     def what_if(self, scenario: str | Path | Scenario) -> WhatIfResult:
-        """Run a scenario file (``docs/scenario-format.md``): factual vs. what-if per query."""
+        """Run a scenario file (``docs/scenario-format.md``): factual vs. what-if per query.
+
+        The scenario's world is this one unless it names another; its ``[model]`` SCM and
+        bindings, when given, replace the world's.
+        """
         from mmreason.scenarios import Scenario, load_scenario, run_scenario
 
         loaded = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        reasoner = self._for_world(loaded.world)
+        scm, executor = reasoner._scenario_model(loaded)
         image_evidence: Mapping[str, Any] = {}
         image_soft: Mapping[str, Mapping[Any, float]] = {}
         steps: tuple[Step, ...] = ()
-        image = _scenario_image(loaded)
+        image = reasoner._scenario_image(loaded)
         scene = None
         if image is not None:
             from mmreason.vision.images import load_image
 
             image = load_image(image)
-            scene = self.ground(image, image_id=loaded.name.replace(" ", "-"))
-            found = self.executor.evidence(scene)
+            scene = reasoner.ground(image, image_id=loaded.name.replace(" ", "-"))
+            found = executor.evidence(scene)
             image_evidence, image_soft, steps = found.evidence, found.soft_evidence, found.steps
         return run_scenario(
             loaded,
-            scm=self.scm,
+            scm=scm,
             image_evidence=image_evidence,
             image_soft_evidence=image_soft,
             steps=steps,
             image=image,
             scene=scene,
+            samples=executor.samples,
+            seed=executor.seed,
+        )
+
+    def _for_world(self, world: str | Path | None) -> Reasoner:
+        """This Reasoner when ``world`` is its own (or None), else one for that world (built once)."""
+        from mmreason.worlds import resolve_world
+
+        if world is None:
+            return self
+        loaded = resolve_world(world)
+        if self.world is not None and loaded.manifest == self.world.manifest:
+            return self
+        key = str(loaded.manifest)
+        if key not in self._others:
+            self._others[key] = Reasoner.from_world(loaded, device=self.device)
+        return self._others[key]
+
+    def _scenario_model(self, scenario: Scenario) -> tuple[SCM, Executor]:
+        """The SCM and evidence reader a scenario runs with: its own [model] files, else the world's."""
+        from mmreason.causal.bindings import Bindings
+        from mmreason.causal.scm import SCM
+        from mmreason.errors import ScenarioError
+        from mmreason.qa.executor import Executor
+
+        if scenario.scm_path is None:
+            if self.scm is None:
+                raise ScenarioError(f"{scenario.path}: the world has no SCM; name one in [model] scm = ...")
+            return self.scm, self.executor
+        scm = SCM.from_file(scenario.scm_path, device=self.device)
+        bindings = None
+        if scenario.bindings_path is not None:
+            prefixes = self.world.prefixes if self.world is not None else None
+            bindings = Bindings.from_file(scenario.bindings_path, scm=scm, prefixes=prefixes)
+        executor = Executor(
+            kg=self.kg,
+            scm=scm,
+            bindings=bindings,
+            vocabulary=self.vocabulary,
+            focus=self.executor.focus,
             samples=self.executor.samples,
             seed=self.executor.seed,
         )
+        return scm, executor
 
+    def _scenario_image(self, scenario: Scenario) -> Any:
+        if scenario.image_path is not None:
+            return scenario.image_path
+        if scenario.render_seed is not None:
+            if self.world is None:
+                from mmreason.errors import ScenarioError
 
-def _scenario_image(scenario: Scenario) -> Any:
-    if scenario.image_path is not None:
-        return scenario.image_path
-    if scenario.render_seed is not None:
-        from mmreason.vision.world import render_scene
-
-        return render_scene(scenario.render_seed)[0]
-    return None
+                raise ScenarioError(f"{scenario.path}: image.render_seed needs a world with a renderer")
+            return self.world.load_renderer()(scenario.render_seed)[0]
+        return None
 
 
 @dataclass
 class Conversation:
-    """Questions about one image; each turn may refer to the last thing asked about."""
+    """Questions about one image (or none); each turn may refer to the last thing asked about."""
 
     reasoner: Reasoner
     image: Any
@@ -201,20 +329,11 @@ class Conversation:
     _subject: str | None = None  # the noun of the last object question ("car")
 
     def ask(self, question: str) -> Answer:
-        scene = self.reasoner.ground(self.image)
-        read = [
-            f"{n} {a.value} (p={a.confidence:.3f})"
-            for n, a in (("weather", scene.weather), ("road", scene.road), ("light", scene.light))
-            if a is not None
-        ]
-        ground_step = Step(
-            "ground",
-            f"{len(scene.objects)} objects; {', '.join(read)} [{scene.model}]",
-            min(
-                [scene.weather.confidence, scene.road.confidence]
-                + ([scene.light.confidence] if scene.light else [])
-            ),
-        )
+        steps: list[Step] = []
+        scene = None
+        if self.image is not None:
+            scene = self.reasoner.ground(self.image)
+            steps.append(_ground_step(scene))
         # A question is read as written first; only when that fails do words like "it" or
         # "the one" stand for what the last turn was about ("is it raining?" keeps its "it").
         text = question
@@ -225,10 +344,14 @@ class Conversation:
             if text == question:
                 raise
             program = self.reasoner.parser.parse(text)
-        parse_step = Step(
-            "parse", f"{program!r}" + (f" (read as {text!r})" if text != question else ""), program.confidence
+        steps.append(
+            Step(
+                "parse",
+                f"{program!r}" + (f" (read as {text!r})" if text != question else ""),
+                program.confidence,
+            )
         )
-        answer = self.reasoner.executor.run(program, scene, steps=(ground_step, parse_step))
+        answer = self.reasoner.executor.run(program, scene, steps=steps)
         self._remember(program)
         self.turns.append(answer)
         return answer
@@ -248,8 +371,16 @@ class Conversation:
                 out.append(word)
         return " ".join(out) + ("?" if question.rstrip().endswith("?") else "")
 
-    def _remember(self, program: Any) -> None:
+    def _remember(self, program: Program) -> None:
+        executor = self.reasoner.executor
         for op in program.ops:
-            if op.name == "select" and not op.args["cls"].endswith(("#Scene", "#Road")):
-                self._subject = self.reasoner.executor.label(op.args["cls"])
+            if op.name == "select" and executor._countable(op.args["cls"]):
+                self._subject = executor.label(op.args["cls"])
                 return
+
+
+def _ground_step(scene: SceneGraph) -> Step:
+    read = [f"{a.value} (p={a.confidence:.3f})" for a in scene.attributes.values()]
+    confidences = [a.confidence for a in scene.attributes.values()]
+    summary = f"{len(scene.objects)} objects" + (f"; {', '.join(read)}" if read else "")
+    return Step("ground", f"{summary} [{scene.model}]", min(confidences, default=1.0))

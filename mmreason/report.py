@@ -23,24 +23,19 @@ def draw_scene(image: Any, scene: Any, path: Path) -> Path:
 
     picture = image.convert("RGB").copy()
     draw = ImageDraw.Draw(picture)
+    for region in scene.regions:
+        draw.rectangle(region.bbox, outline=(255, 255, 0), width=1)
     for obj in scene.objects:
-        colour = "" if obj.colour is None else f"{obj.colour.value} "
+        first = next(iter(obj.attributes.values()), None)
+        words = "" if first is None else f"{first.value} "
         draw.rectangle(obj.bbox, outline=(255, 0, 255), width=2)
         draw.text(
             (obj.bbox[0], max(0, obj.bbox[1] - 11)),
-            f"{colour}{obj.type.value} {obj.type.confidence:.2f}",
+            f"{words}{obj.type.value} {obj.type.confidence:.2f}",
             fill=(255, 0, 255),
         )
-    if scene.light is not None and scene.traffic_light_bbox is not None:
-        draw.rectangle(scene.traffic_light_bbox, outline=(0, 255, 255), width=2)
-    if scene.crosswalk_bbox is not None:
-        draw.rectangle(scene.crosswalk_bbox, outline=(255, 255, 0), width=1)
-    draw.text(
-        (4, 4),
-        f"{scene.weather.value} {scene.weather.confidence:.2f}, road {scene.road.value} "
-        f"{scene.road.confidence:.2f}",
-        fill=(255, 255, 255),
-    )
+    summary = ", ".join(f"{a.value} {a.confidence:.2f}" for a in scene.attributes.values())
+    draw.text((4, 4), summary, fill=(255, 255, 255))
     path.parent.mkdir(parents=True, exist_ok=True)
     picture.save(path)
     return path

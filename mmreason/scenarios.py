@@ -1,6 +1,7 @@
 """What-if scenario files: load, validate, run, report (format: ``docs/scenario-format.md``).
 
-A scenario names an image (a file, or a seed of the rendered world), evidence
+A scenario names its world (a bundled world's name or a folder; default: the
+one running it), an image (a file, or a seed of the world's renderer), evidence
 that overrides or adds to what the image shows, and causal queries (observe,
 do, counterfactual), each optionally with the answer it expects, so that a
 scenario doubles as a test. Running one gives a :class:`WhatIfResult`: per
@@ -35,7 +36,7 @@ __all__ = [
 ]
 
 QUERY_KINDS = ("observe", "do", "counterfactual")
-_TOP_KEYS = {"name", "description", "image", "model", "evidence", "soft_evidence", "queries"}
+_TOP_KEYS = {"name", "description", "world", "image", "model", "evidence", "soft_evidence", "queries"}
 _IMAGE_KEYS = {"path", "render_seed"}
 _MODEL_KEYS = {"scm", "bindings"}
 _QUERY_KEYS = {"name", "kind", "target", "do", "expect", "evidence"}
@@ -97,8 +98,9 @@ class Scenario:
     description: str
     image_path: Path | None
     render_seed: int | None
-    scm_path: Path
-    bindings_path: Path
+    world: str | None  # a bundled world's name or a world folder; None: the world running it
+    scm_path: Path | None  # [model] scm: replaces the world's SCM
+    bindings_path: Path | None  # [model] bindings: replaces the world's bindings
     evidence: Mapping[str, Any]
     soft_evidence: Mapping[str, Mapping[Any, float]]
     queries: tuple[ScenarioQuery, ...]
@@ -216,15 +218,17 @@ def _parse(raw: Mapping[str, Any], path: Path) -> Scenario:
     seed = image.get("render_seed")
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
         raise ScenarioError(f"{where}: image.render_seed: expected a non-negative integer, found {seed!r}")
+    world = _world(raw.get("world"), path, where)
     model = _table(raw, "model", where, required=False)
     _keys(model, _MODEL_KEYS, where, "[model]")
-    scm_path = _model_file(model.get("scm", "crossing.scm.toml"), path, where, "model.scm")
-    bindings_path = _model_file(
-        model.get("bindings", scm_path.name.replace(".scm.toml", ".bindings.toml")),
-        path,
-        where,
-        "model.bindings",
-    )
+    if "bindings" in model and "scm" not in model:
+        raise ScenarioError(
+            f"{where}: [model] bindings needs scm = ... beside it (bindings belong to one SCM)"
+        )
+    scm_path = _model_file(model["scm"], path, world, where, "model.scm") if "scm" in model else None
+    bindings_path = None
+    if "bindings" in model:
+        bindings_path = _model_file(model["bindings"], path, world, where, "model.bindings")
     evidence = _table(raw, "evidence", where, required=False)
     soft = _table(raw, "soft_evidence", where, required=False)
     soft_evidence: dict[str, dict[Any, float]] = {}
@@ -255,6 +259,7 @@ def _parse(raw: Mapping[str, Any], path: Path) -> Scenario:
         description=str(raw.get("description", "")),
         image_path=image_path,
         render_seed=seed,
+        world=world,
         scm_path=scm_path,
         bindings_path=bindings_path,
         evidence=MappingProxyType({k: _coerce(v) for k, v in evidence.items()}),
@@ -336,15 +341,34 @@ def _coerce(value: Any) -> Any:
     return value
 
 
-def _model_file(name: Any, path: Path, where: str, field_name: str) -> Path:
+def _world(name: Any, path: Path, where: str) -> str | None:
+    """The scenario's world: a folder relative to the scenario, or a bundled world's name."""
+    from mmreason.worlds import WORLD_FILE, bundled_world_dir, bundled_worlds
+
+    if name is None:
+        return None
+    if not isinstance(name, str) or not name:
+        raise ScenarioError(f"{where}: world: expected a world's name or folder, found {name!r}")
+    folder = (path.parent / name).resolve()
+    if (folder / WORLD_FILE).is_file():
+        return str(folder)
+    if name in bundled_worlds():
+        return str(bundled_world_dir(name))
+    raise ScenarioError(
+        f"{where}: world: {name!r} is neither a world folder beside the scenario nor a bundled world "
+        f"({', '.join(bundled_worlds())})"
+    )
+
+
+def _model_file(name: Any, path: Path, world: str | None, where: str, field_name: str) -> Path:
     if not isinstance(name, str) or not name:
         raise ScenarioError(f"{where}: {field_name}: expected a file name, found {name!r}")
-    for candidate in (path.parent / name, bundled_graphs_dir() / name):
+    folders = [path.parent] + ([Path(world)] if world is not None else []) + [bundled_graphs_dir()]
+    for folder in folders:
+        candidate = folder / name
         if candidate.is_file():
             return candidate.resolve()
-    raise ScenarioError(
-        f"{where}: {field_name}: {name!r} is neither beside the scenario nor in {bundled_graphs_dir()}"
-    )
+    raise ScenarioError(f"{where}: {field_name}: {name!r} is in none of {', '.join(str(f) for f in folders)}")
 
 
 def _table(raw: Mapping[str, Any], key: str, where: str, *, required: bool = True) -> Mapping[str, Any]:

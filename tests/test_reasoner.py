@@ -9,7 +9,7 @@ import pytest
 from mmreason import QuestionNotUnderstoodError
 from mmreason.paths import bundled_scenarios_dir
 from mmreason.reasoner import Reasoner
-from mmreason.vision.world import render_scene
+from mmreason.worlds.crossing import render_scene
 
 
 @pytest.fixture(scope="module")
@@ -137,28 +137,31 @@ def test_a_link_predictor_completes_the_kg_and_answers_where_asserted_rules_are_
     from mmreason.causal.bindings import Bindings
     from mmreason.gnn import TrainingConfig, train_link_predictor
     from mmreason.gnn.complete import predicted_facts
-    from mmreason.kg import MR, KnowledgeGraph
-    from mmreason.paths import bundled_graphs_dir
+    from mmreason.kg import KnowledgeGraph
+    from mmreason.worlds import resolve_world
+    from mmreason.worlds.crossing import MR
 
     torch.set_num_threads(1)
+    world = resolve_world("crossing")
     kg = KnowledgeGraph.open()
-    kg.load(bundled_graphs_dir() / "crossing.ttl")
+    kg.load(world.ontology[0])
     # The KG forgets what a red light requires, in both the short and the rule form.
-    kg.update("DELETE WHERE { GRAPH ?g { ?rule mr:when ?state ; ?p ?o } }", state=MR.redLight)
+    kg.update("DELETE WHERE { GRAPH ?g { ?rule mm:when ?state ; ?p ?o } }", state=MR.redLight)
     kg.update("DELETE WHERE { GRAPH ?g { ?state mr:requires ?action } }", state=MR.redLight)
     config = TrainingConfig(dim=16, epochs=60, lr=0.05, eval_every=10)
     trained = train_link_predictor(
         kg, model="distmult", config=config, valid=[], device="cpu", progress=False
     )
     trained.save(tmp_path / "gnn")
-    scm = SCM.from_file(bundled_graphs_dir() / "crossing.scm.toml", device="cpu")
-    bindings = Bindings.from_file(bundled_graphs_dir() / "crossing.bindings.toml", scm=scm)
+    scm = SCM.from_file(world.scm, device="cpu")
+    bindings = Bindings.from_file(world.bindings, scm=scm)
     # Every tail of every (head, relation) is kept, so a fact for the red light is among them.
     entities = trained.id_maps.num_entities
     reasoner = Reasoner(
         kg=kg,
         scm=scm,
         bindings=bindings,
+        world=world,
         device="cpu",
         predictor=tmp_path / "gnn",
         min_score=0.0,
@@ -177,6 +180,6 @@ def test_a_link_predictor_completes_the_kg_and_answers_where_asserted_rules_are_
         for f in completion.facts
         if (f.head, f.relation, f.tail) == (str(MR.redLight), str(MR.requires), str(MR.stop))
     ]
-    (gnn,) = [s for s in answer.steps if s.kind == "gnn"]
+    (gnn,) = [s for s in answer.steps if s.kind == "gnn" and s.detail.startswith("predicted redLight")]
     assert gnn.confidence == pytest.approx(stop.score, abs=1e-6)  # stored to six decimals
     assert answer.value is (stop.score >= 0.5)

@@ -8,7 +8,7 @@ from mmreason.scenarios import load_scenario, run_scenario
 
 @pytest.fixture(scope="module")
 def crossing() -> SCM:
-    return SCM.from_file(bundled_graphs_dir() / "crossing.scm.toml", device="cpu")
+    return SCM.from_file(bundled_graphs_dir() / "crossing" / "crossing.scm.toml", device="cpu")
 
 
 @pytest.mark.parametrize("path", sorted(bundled_scenarios_dir().glob("*.toml")), ids=lambda p: p.stem)

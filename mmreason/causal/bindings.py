@@ -1,11 +1,13 @@
 """Bindings: where each causal variable meets the image and the knowledge graph.
 
-A bindings file (``graphs/crossing.bindings.toml``) says, for the variables of
+A bindings file (``graphs/crossing/crossing.bindings.toml``) says, for the variables of
 one SCM, which words a question may use for them and their states, where
 their values are read from a grounded scene (a property of the scene, a
 property of an object, or the existence of an object in a relation), and
 which KG individual stands for each value. The question parser takes the
 words; the reasoner takes the rest to turn grounded facts into evidence.
+Prefixed names are those of the world's ontology (``prefixes=``), or of the
+file's own ``[prefixes]`` table, plus ``rdf rdfs xsd owl skos mm``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from rdflib import URIRef
 from mmreason.errors import InvalidInputError, UnknownVariableError
 from mmreason.kg.vocab import STANDARD_PREFIXES
 from mmreason.paths import read_toml
+from mmreason.worlds import expand_name
 
 if TYPE_CHECKING:
     from mmreason.causal.scm import SCM
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["Bindings", "KgSource", "VariableBinding"]
 
 _SOURCE_KINDS = ("scene", "object", "exists")
+_PICK_ORDERS = ("least", "most")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,15 +39,16 @@ class KgSource:
     """Where a variable's value is read from a grounded scene.
 
     ``kind`` is ``"scene"`` (a property of the scene: ``property``),
-    ``"object"`` (``property`` of the objects of class ``cls``; ``pick`` =
-    ``"nearest"`` takes the one nearest the crosswalk), or ``"exists"``
-    (1 when some object of class ``cls`` has ``property``).
+    ``"object"`` (``property`` of an object of class ``cls``: with ``pick`` =
+    ``("least", measure)`` the one with the least value of a measured property,
+    else the likeliest one), or ``"exists"`` (1 when some object of class
+    ``cls`` has the relation ``property``).
     """
 
     kind: str
     property: URIRef
     cls: URIRef | None = None
-    pick: str | None = None
+    pick: tuple[str, URIRef] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,9 +75,10 @@ class Bindings:
     """The bindings of every variable of one SCM, checked against it.
 
     >>> from mmreason.causal import SCM
-    >>> from mmreason.paths import bundled_graphs_dir
-    >>> scm = SCM.from_file(bundled_graphs_dir() / "crossing.scm.toml", device="cpu")
-    >>> bindings = Bindings.from_file(bundled_graphs_dir() / "crossing.bindings.toml", scm=scm)
+    >>> from mmreason.worlds import resolve_world
+    >>> world = resolve_world("crossing")
+    >>> scm = SCM.from_file(world.scm, device="cpu")
+    >>> bindings = Bindings.from_file(world.bindings, scm=scm, prefixes=world.prefixes)
     >>> bindings["Road"].values["wet"]
     rdflib.term.URIRef('http://mmreason.org/crossing#wet')
     """
@@ -87,13 +93,40 @@ class Bindings:
             raise UnknownVariableError(variable, self.variables, where=f"the bindings {self.path}") from None
 
     @classmethod
-    def from_file(cls, path: str | Path, *, scm: SCM) -> Bindings:
-        """Read a bindings file and check every name and value against ``scm``."""
+    def from_file(cls, path: str | Path, *, scm: SCM, prefixes: Mapping[str, str] | None = None) -> Bindings:
+        """Read a bindings file and check every name and value against ``scm``.
+
+        ``prefixes`` are those of the world's ontology (default: those of the world whose
+        folder holds the file, if any).
+        """
         raw = read_toml(path, what="bindings file")
-        return cls.from_dict(raw, scm=scm, path=str(path))
+        if prefixes is None:
+            from mmreason.worlds import WORLD_FILE, resolve_world
+
+            folder = Path(path).resolve().parent
+            if (folder / WORLD_FILE).is_file():
+                prefixes = resolve_world(folder).prefixes
+        return cls.from_dict(raw, scm=scm, path=str(path), prefixes=prefixes)
 
     @classmethod
-    def from_dict(cls, raw: Mapping[str, Any], *, scm: SCM, path: str = "<bindings>") -> Bindings:
+    def from_dict(
+        cls,
+        raw: Mapping[str, Any],
+        *,
+        scm: SCM,
+        path: str = "<bindings>",
+        prefixes: Mapping[str, str] | None = None,
+    ) -> Bindings:
+        own = raw.get("prefixes", {})
+        if not isinstance(own, Mapping) or not all(isinstance(v, str) for v in own.values()):
+            raise InvalidInputError(f'{path}: [prefixes] must be a table of prefix = "namespace IRI"')
+        known = {**dict(own), **dict(prefixes or {}), **STANDARD_PREFIXES}
+        unknown_tables = sorted(set(raw) - {"variables", "prefixes"})
+        if unknown_tables:
+            raise InvalidInputError(
+                f"{path}: unknown key(s) {unknown_tables}; "
+                "a bindings file has [prefixes] and [variables.NAME]"
+            )
         tables = raw.get("variables", {})
         if not isinstance(tables, Mapping):
             raise InvalidInputError(f"{path}: [variables] must be a table of variable names")
@@ -111,13 +144,13 @@ class Bindings:
             }
             values = {
                 _value(value, domain, f"{path}: variables.{name}.values"): _iri(
-                    iri, f"{path}: variables.{name}"
+                    iri, f"{path}: variables.{name}.values.{value}", known
                 )
                 for value, iri in body.get("values", {}).items()
             }
             for value in states:
                 _value(value, domain, f"{path}: variables.{name}.states")
-            source = _source(body.get("kg"), f"{path}: variables.{name}.kg")
+            source = _source(body.get("kg"), f"{path}: variables.{name}.kg", known)
             resolution = body.get("resolution")
             if resolution is not None and (
                 domain is not None
@@ -158,17 +191,16 @@ def _strings(value: Any, where: str) -> list[str]:
     return value
 
 
-def _iri(text: Any, where: str) -> URIRef:
+def _iri(text: Any, where: str, prefixes: Mapping[str, str]) -> URIRef:
     if not isinstance(text, str) or ":" not in text:
-        raise InvalidInputError(f"{where}: expected an IRI or prefixed name like 'mr:wet', found {text!r}")
-    prefix, _, local = text.partition(":")
-    if prefix in STANDARD_PREFIXES:
-        return URIRef(STANDARD_PREFIXES[prefix] + local)
-    if local.startswith("//"):
-        return URIRef(text)
-    raise InvalidInputError(
-        f"{where}: unknown prefix {prefix!r} in {text!r}; known: {', '.join(sorted(STANDARD_PREFIXES))}"
-    )
+        raise InvalidInputError(f"{where}: expected an IRI or a prefixed name like 'ex:wet', found {text!r}")
+    iri = expand_name(text, prefixes)
+    if iri is None:
+        raise InvalidInputError(
+            f"{where}: unknown prefix {text.partition(':')[0]!r} in {text!r}; "
+            f"known: {', '.join(sorted(prefixes))}"
+        )
+    return URIRef(iri)
 
 
 def _value(text: str, domain: tuple[Any, ...] | None, where: str) -> Any:
@@ -180,7 +212,7 @@ def _value(text: str, domain: tuple[Any, ...] | None, where: str) -> Any:
     raise InvalidInputError(f"{where}: {text!r} is not in the domain {list(domain)}")
 
 
-def _source(body: Any, where: str) -> KgSource | None:
+def _source(body: Any, where: str, prefixes: Mapping[str, str]) -> KgSource | None:
     if body is None:
         return None
     if not isinstance(body, Mapping):
@@ -190,10 +222,27 @@ def _source(body: Any, where: str) -> KgSource | None:
         raise InvalidInputError(f"{where}: give exactly one of {', '.join(_SOURCE_KINDS)}")
     kind = kinds[0]
     if kind == "scene":
-        return KgSource("scene", _iri(body["scene"], where))
+        return KgSource("scene", _iri(body["scene"], f"{where}.scene", prefixes))
     if "property" not in body:
         raise InvalidInputError(f"{where}: {kind} = ... needs property = ...")
     pick = body.get("pick")
-    if pick not in (None, "nearest"):
-        raise InvalidInputError(f"{where}: pick must be 'nearest', found {pick!r}")
-    return KgSource(kind, _iri(body["property"], where), _iri(body[kind], where), pick)
+    order = None
+    if pick is not None:
+        if (
+            kind != "object"
+            or not isinstance(pick, Mapping)
+            or len(pick) != 1
+            or next(iter(pick)) not in _PICK_ORDERS
+        ):
+            raise InvalidInputError(
+                f'{where}.pick: expected {{ least = "prefix:measure" }} or {{ most = ... }} on an object '
+                f"source, found {pick!r}"
+            )
+        ((how, measure),) = pick.items()
+        order = (how, _iri(measure, f"{where}.pick.{how}", prefixes))
+    return KgSource(
+        kind,
+        _iri(body["property"], f"{where}.property", prefixes),
+        _iri(body[kind], f"{where}.{kind}", prefixes),
+        order,
+    )

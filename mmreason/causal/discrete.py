@@ -20,6 +20,11 @@ enumerated exactly. Real-valued noise is sampled from its prior with a seed
 variable with an additive-noise mechanism ``x = g(parents) + n`` gives
 ``n = x - g(parents)`` in every world and weights the world by the density of
 ``n`` there. When every real noise term is pinned, the answer is exact.
+
+The target may be an exogenous variable: its posterior is read off the same
+weighted worlds as any endogenous target, since every world holds its value.
+Both copies of the twin network share it, so its counterfactual distribution
+is its posterior given the factual evidence.
 """
 
 from __future__ import annotations
@@ -78,22 +83,37 @@ def infer(
     device: torch.device,
     describe_row: Callable[[int], str],
 ) -> InferenceResult:
-    """Distribution of ``target`` for each evidence row.
+    """Distribution of ``target`` (endogenous or exogenous) for each evidence row.
 
     ``do`` acts in the world where the evidence is observed (an interventional query);
     ``counterfactual_do`` (when not None) builds the second, counterfactual world.
     """
+    noise_target = target in model.exogenous
+    if noise_target:
+        # The twin worlds share their noise: its counterfactual value is its factual posterior.
+        counterfactual_do = None
+    asked = set() if noise_target else {target}
     evidence = _without_unlinked_soft(model, target, evidence, do, counterfactual_do)
     # Only the ancestors of what is observed or asked are evaluated; the counterfactual
     # world recomputes only what the intervention can reach.
     observed_names = set(evidence.discrete) | set(evidence.continuous) | set(evidence.soft)
-    factual_only = model.ancestors(observed_names | {target})
+    factual_only = model.ancestors(observed_names | asked)
+    relevant_noise = {noise for name in factual_only for noise in model.variables[name].noise}
+    # The observed real variables whose recovered noise is read after abduction: by the
+    # counterfactual world, or as the answer when the target is that noise.
+    needed: set[str] = set()
     if counterfactual_do is not None:
         changed = set(counterfactual_do) | model.descendants(list(counterfactual_do))
         counterfactual_only = changed & model.ancestors({target})
-    relevant_noise = {noise for name in factual_only for noise in model.variables[name].noise}
+        needed = counterfactual_only
+    if noise_target:
+        relevant_noise.add(target)
+        pinning = {name: model.additive_noise[name] for name in evidence.continuous}
+        needed = {name for name, (noise, _) in pinning.items() if noise == target}  # type: ignore[misc]
+    domain = _domain(model, target)
+    discrete_target = domain is not None
 
-    if model.variables[target].discrete and not evidence.continuous and evidence.rows > 0:
+    if discrete_target and not evidence.continuous and evidence.rows > 0:
         sizes = [len(exo.values) for exo in model.enumerable() if exo.name in relevant_noise]
         finite = not any(exo.name in relevant_noise for exo in model.sampled())
         if finite and float(np.prod(sizes, dtype=float)) > _ENUMERATION_LIMIT:
@@ -118,12 +138,9 @@ def infer(
     num_worlds = num_enum * draws
     world_shape = (num_enum, draws)
 
-    discrete_target = model.variables[target].discrete
     rows = evidence.rows
     if rows == 0:
-        empty = torch.zeros(
-            0, len(model.variables[target].domain or ()) or 1, dtype=torch.float64, device=device
-        )
+        empty = torch.zeros(0, len(domain or ()) or 1, dtype=torch.float64, device=device)
         if discrete_target:
             return InferenceResult(empty, None, None, exact=True)
         return InferenceResult(None, empty, empty, exact=True)
@@ -180,7 +197,7 @@ def infer(
                 observed=observed,
                 only=factual_only,
                 densities=num_worlds > 1,
-                needed=counterfactual_only if counterfactual_do is not None else set(),
+                needed=needed,
             )
             if counterfactual_do is None:
                 predicted = factual
@@ -223,8 +240,7 @@ def infer(
                     onehot = _onehot(model, target, target_values)
                 probabilities = weights @ onehot
             else:
-                k = len(model.variables[target].domain or ())
-                probabilities = torch.zeros(count, k, dtype=torch.float64, device=device)
+                probabilities = torch.zeros(count, len(domain), dtype=torch.float64, device=device)
                 probabilities.scatter_add_(1, block_target, weights)
             results.append((probabilities.clamp_(0.0, 1.0),))  # rounding may give 1 + 2e-16
         else:
@@ -299,7 +315,7 @@ def _by_evidence_pattern(
     """
     names = list(evidence.discrete)
     dims = [len(model.variables[name].domain or ()) for name in names]
-    k = len(model.variables[target].domain or ())
+    k = len(_domain(model, target) or ())
     size = int(np.prod(dims)) if dims else 1
     if size * k > _BLOCK:
         return None
@@ -340,8 +356,13 @@ def _by_evidence_pattern(
 
 
 def _onehot(model: CompiledModel, target: str, codes: torch.Tensor) -> torch.Tensor:
-    k = len(model.variables[target].domain or ())
+    k = len(_domain(model, target) or ())
     return torch.nn.functional.one_hot(codes, k).to(torch.float64)  # [W, K]
+
+
+def _domain(model: CompiledModel, name: str) -> tuple[object, ...] | None:
+    """The finite values of an endogenous or exogenous variable; None when it is real-valued."""
+    return model.variables[name].domain if name in model.variables else model.exogenous[name].domain
 
 
 def _without_unlinked_soft(
@@ -366,8 +387,10 @@ def _without_unlinked_soft(
         ancestors = model.ancestors(names)
         return ancestors, {n for a in ancestors for n in model.variables[a].noise}
 
-    anchors = {target, *evidence.discrete, *evidence.continuous, *(do or {}), *(counterfactual_do or {})}
+    asked = {target} if target in model.variables else set()
+    anchors = {*asked, *evidence.discrete, *evidence.continuous, *(do or {}), *(counterfactual_do or {})}
     linked, noise = reach(anchors)
+    noise |= {target} & set(model.exogenous)
     pending = {
         name: reach({name}) for name, likelihood in evidence.soft.items() if bool((likelihood > 0).all())
     }

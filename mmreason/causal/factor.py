@@ -12,6 +12,7 @@ elimination order as variable elimination would (Zhang & Poole, 1994).
 - Evidence rows are one batch index ``b``: a row's factor for ``X`` is the
   one-hot of its observed value, or ones where ``X`` is unobserved.
 - Interventions replace a variable's factor by the one-hot of its value.
+- An exogenous target keeps its own noise index, which is the output.
 """
 
 from __future__ import annotations
@@ -86,16 +87,20 @@ def contract_query(
     counterfactual_do: Mapping[str, torch.Tensor] | None,
     device: torch.device,
 ) -> torch.Tensor:
-    """Unnormalised ``[rows, |domain(target)|]``: P(target-in-its-world, evidence row) for each row."""
+    """Unnormalised ``[rows, |domain(target)|]``: P(target-in-its-world, evidence row) for each row.
+
+    An exogenous ``target`` is the same in both worlds: the answer is P(target, evidence row).
+    """
     import opt_einsum
 
     do = dict(do or {})
     observed = set(evidence) | set(soft)
-    factual = model.ancestors(observed | {target})
+    asked = {target} if target in model.variables else set()
+    factual = model.ancestors(observed | asked)
     copied: set[str] = set()
     if counterfactual_do is not None:
         copied = (set(counterfactual_do) | model.descendants(list(counterfactual_do))) & model.ancestors(
-            {target}
+            asked
         )
     # Noise that appears in more than one factor needs its own index; the rest is summed in place.
     users: dict[str, int] = {}
@@ -109,7 +114,7 @@ def contract_query(
             continue
         for noise in model.variables[name].noise:
             users[noise] = users.get(noise, 0) + 1
-    explicit = {noise for noise, count in users.items() if count > 1}
+    explicit = {noise for noise, count in users.items() if count > 1} | (set(model.exogenous) & {target})
 
     operands: list[Any] = []
 
@@ -149,12 +154,12 @@ def contract_query(
         add(rows_factor.to(device), ["b", ("f", name)])
     for name, likelihood in soft.items():
         add(likelihood.to(device), [("f", name)])
-    world = "cf" if target in copied else "f"
+    answer = ("u", target) if target in model.exogenous else ("cf" if target in copied else "f", target)
     if not evidence:
         add(torch.ones(rows, dtype=torch.float64, device=device), ["b"])
     # opt_einsum's interleaved form wants integer indices.
     numbers: dict[Any, int] = {}
     for i in range(1, len(operands), 2):
         operands[i] = [numbers.setdefault(index, len(numbers)) for index in operands[i]]
-    output = [numbers.setdefault("b", len(numbers)), numbers[(world, target)]]
+    output = [numbers.setdefault("b", len(numbers)), numbers[answer]]
     return opt_einsum.contract(*operands, output, optimize="greedy")

@@ -7,6 +7,9 @@
 0.707928
 >>> round(scm.query("W", do={"S": 1})[1], 4)
 0.945
+>>> squad = SCM.from_file(bundled_graphs_dir() / "firing_squad.scm.toml", device="cpu")
+>>> round(squad.query("U", evidence={"D": 1})[1], 6)  # was there a court order, given the death?
+0.921053
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ class SCM:
     Load one with :meth:`from_file` or :meth:`from_toml` (format: ``docs/scm-format.md``).
     Queries return distributions: :class:`~mmreason.causal.distribution.DiscreteDistribution`
     for finite targets, :class:`~mmreason.causal.distribution.SampleDistribution` for real ones.
+    A target may be endogenous or a declared exogenous variable (its posterior); the response
+    noise behind a CPD is not a target, since its value is an artefact of the coupling.
 
     Finite models are answered exactly by enumerating the exogenous posterior
     (Pearl, *Causality*, 2009, §7.1; Balke & Pearl, 1994, twin networks). A variable
@@ -138,8 +143,21 @@ class SCM:
         return tuple(self.spec.exogenous)
 
     def domain(self, variable: str) -> tuple[Any, ...] | None:
-        """The finite values of ``variable``, or None when it is real-valued."""
-        return self._variable(variable, "variable").domain
+        """The finite values of ``variable``, or None when it is real-valued.
+
+        ``variable`` may be exogenous: a bernoulli or categorical noise gives its support,
+        a normal, uniform or response noise gives None.
+
+        >>> from mmreason.paths import bundled_graphs_dir
+        >>> scm = SCM.from_file(bundled_graphs_dir() / "firing_squad.scm.toml", device="cpu")
+        >>> scm.domain("D"), scm.domain("U")
+        ((0, 1), (0, 1))
+        """
+        if isinstance(variable, str) and variable in self.spec.exogenous:
+            return self.spec.exogenous[variable].domain
+        if not isinstance(variable, str) or variable not in self.spec.variables:
+            raise UnknownVariableError(str(variable), [*self.spec.variables, *self.spec.exogenous])
+        return self.spec.variables[variable].domain
 
     @property
     def graph(self) -> nx.DiGraph:
@@ -180,8 +198,13 @@ class SCM:
     ) -> Distribution:
         """P(target | evidence, do(...)): the distribution of ``target`` in the intervened world.
 
+        An exogenous ``target`` gets its posterior given the evidence. Interventions do not set
+        noise, but evidence observed in the intervened world still informs it: in the firing
+        squad, P(U=1 | B=1, do(A=0)) = 1 while P(W=1 | D=1, do(A=0)) = P(W=1).
+
         Args:
-            target: the variable asked about.
+            target: the variable asked about: endogenous, or an exogenous variable declared
+                in the file (not the response noise behind a CPD).
             evidence: hard evidence observed in the (intervened) world, ``{variable: value}``.
             do: interventions, ``{variable: value}``.
             soft_evidence: likelihoods (virtual evidence) for finite variables,
@@ -196,7 +219,7 @@ class SCM:
         import torch
 
         dev = self._device(device)
-        self._variable(target, "target")
+        self._target(target)
         do_enc = self._encode_assignment(do, "do", dev)
         evidence = dict(evidence or {})
         for name in list(evidence):
@@ -231,6 +254,10 @@ class SCM:
         prediction (run the model on the same exogenous values). ``evidence`` and
         ``soft_evidence`` belong to the factual world, ``do`` to the counterfactual one.
 
+        The twin worlds share their noise, so for an exogenous ``target`` the answer is its
+        posterior given the factual evidence, whatever ``do`` is: the same as
+        ``query(target, evidence=evidence, soft_evidence=soft_evidence)``.
+
         >>> from mmreason.paths import bundled_graphs_dir
         >>> scm = SCM.from_file(bundled_graphs_dir() / "firing_squad.scm.toml", device="cpu")
         >>> d = scm.counterfactual("D", evidence={"D": 1}, do={"A": 0})
@@ -239,7 +266,7 @@ class SCM:
         """
 
         dev = self._device(device)
-        self._variable(target, "target")
+        self._target(target)
         if not do:
             raise InvalidInputError("counterfactual() needs do={variable: value}; without it, use query()")
         do_enc = self._encode_assignment(do, "do", dev)
@@ -275,7 +302,7 @@ class SCM:
         """
 
         dev = self._device(device)
-        self._variable(target, "target")
+        self._target(target)
         if not do:
             raise InvalidInputError("counterfactual_batch() needs do={variable: value}")
         do_enc = self._encode_assignment(do, "do", dev)
@@ -303,7 +330,7 @@ class SCM:
         """:meth:`query` for many evidence rows at once (rows as in :meth:`counterfactual_batch`)."""
 
         dev = self._device(device)
-        self._variable(target, "target")
+        self._target(target)
         do_enc = self._encode_assignment(do, "do", dev)
         frame = _as_frame(evidence)
         clash = [c for c in frame.columns if c in do_enc]
@@ -497,6 +524,21 @@ class SCM:
 
     def _device(self, device: DeviceLike | None) -> torch.device:
         return self.device if device is None else resolve_device(device)
+
+    def _target(self, name: str) -> None:
+        """Refuse a target that is neither endogenous nor an exogenous variable of the file."""
+        known = [*self.spec.variables]
+        known += [noise for noise, exo in self.spec.exogenous.items() if exo.kind != "response"]
+        if isinstance(name, str) and name in known:
+            return
+        where = "the model"
+        if isinstance(name, str) and name in self.spec.exogenous:
+            owner = self._model.noise_users[name][0]
+            where += (
+                f"; {name!r} is exogenous: the response noise behind the cpd of {owner!r}, whose value "
+                f"depends on the coupling chosen for that cpd; ask about {owner!r}"
+            )
+        raise UnknownVariableError(str(name), known, where=where)
 
     def _variable(self, name: str, role: str) -> Variable:
         if not isinstance(name, str) or name not in self.spec.variables:
@@ -717,10 +759,12 @@ class SCM:
         return batch[0]
 
     def _batch(self, target: str, result: InferenceResult, label: str) -> DistributionBatch:
-        variable = self.spec.variables[target]
         if result.probabilities is not None:
             return DistributionBatch(
-                target, domain=variable.domain, probabilities=result.probabilities.cpu().numpy(), query=label
+                target,
+                domain=self.domain(target),
+                probabilities=result.probabilities.cpu().numpy(),
+                query=label,
             )
         assert result.samples is not None and result.weights is not None
         return DistributionBatch(

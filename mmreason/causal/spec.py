@@ -61,6 +61,7 @@ class Exogenous:
     values: tuple[Any, ...] = ()  # support of a finite variable; cell midpoints of a response variable
     probs: tuple[float, ...] = ()
     params: dict[str, float] = field(default_factory=dict)
+    description: str = ""
 
     @property
     def enumerable(self) -> bool:
@@ -69,6 +70,11 @@ class Exogenous:
     @property
     def continuous(self) -> bool:
         return self.kind in ("normal", "uniform", "response")
+
+    @property
+    def domain(self) -> tuple[Any, ...] | None:
+        """The finite support, as :attr:`Variable.domain`; None for continuous (and response) noise."""
+        return None if self.continuous else self.values
 
 
 @dataclass(frozen=True)
@@ -261,11 +267,12 @@ class _Builder:
                 raise err(f"{kind} needs a finite number {key!r}, found {value!r}")
             return float(value)
 
+        text = str(body.get("description", ""))
         if kind == "bernoulli":
             p = number("p")
             if not 0.0 <= p <= 1.0:
                 raise err(f"bernoulli p must lie in [0, 1], found {p}")
-            return Exogenous(name, kind, (0, 1), (1.0 - p, p))
+            return Exogenous(name, kind, (0, 1), (1.0 - p, p), description=text)
         if kind == "categorical":
             values = body.get("values")
             probs = body.get("probs")
@@ -278,16 +285,16 @@ class _Builder:
                 raise err(
                     f"categorical probs must be non-negative and sum to 1, found sum {sum(probs_f):.6g}"
                 )
-            return Exogenous(name, kind, tuple(values), tuple(probs_f))
+            return Exogenous(name, kind, tuple(values), tuple(probs_f), description=text)
         if kind == "normal":
             mean, std = number("mean"), number("std")
             if std <= 0:
                 raise err(f"normal std must be positive, found {std}")
-            return Exogenous(name, kind, params={"mean": mean, "std": std})
+            return Exogenous(name, kind, params={"mean": mean, "std": std}, description=text)
         low, high = number("low"), number("high")
         if not low < high:
             raise err(f"uniform needs low < high, found low={low}, high={high}")
-        return Exogenous(name, kind, params={"low": low, "high": high})
+        return Exogenous(name, kind, params={"low": low, "high": high}, description=text)
 
     def shell(
         self,

@@ -11,7 +11,7 @@ and as a standard RDF reification that carries its score and model::
         mr:car1 mr:colour mr:red .
         <urn:mmreason:prediction:…> a rdf:Statement ;
             rdf:subject mr:car1 ; rdf:predicate mr:colour ; rdf:object mr:red ;
-            mr:confidence 0.91 ;
+            mm:confidence 0.91 ;
             prov:wasGeneratedBy <urn:mmreason:model:rgcn-distmult:…:seed0> .
     }
 
@@ -193,7 +193,7 @@ def _known_names(maps: Any, triple: tuple[str, str, str]) -> bool:
 def _write(kg: Any, facts: list[PredictedFact], model_id: str) -> str:
     from rdflib import RDF, RDFS, Literal, URIRef
 
-    from mmreason.kg.vocab import MR, PREDICTED_GRAPH
+    from mmreason.kg.vocab import MM, PREDICTED_GRAPH
 
     generated_by = URIRef(PROV_GENERATED_BY)
     model = URIRef(model_iri(model_id))
@@ -214,7 +214,7 @@ def _write(kg: Any, facts: list[PredictedFact], model_id: str) -> str:
             (statement, RDF.subject, h),
             (statement, RDF.predicate, r),
             (statement, RDF.object, t),
-            (statement, MR.confidence, Literal(round(fact.score, 6))),
+            (statement, MM.confidence, Literal(round(fact.score, 6))),
             (statement, generated_by, model),
         ]
     with kg.transaction():
@@ -228,7 +228,7 @@ def predicted_facts(kg: Any) -> list[PredictedFact]:
 
     rows = kg.query(
         "SELECT ?s ?p ?o ?score ?id WHERE { GRAPH ?g { ?st rdf:type rdf:Statement ; "
-        "rdf:subject ?s ; rdf:predicate ?p ; rdf:object ?o ; mr:confidence ?score ; "
+        "rdf:subject ?s ; rdf:predicate ?p ; rdf:object ?o ; mm:confidence ?score ; "
         "<http://www.w3.org/ns/prov#wasGeneratedBy> ?model . ?model rdfs:label ?id } }",
         g=PREDICTED_GRAPH,
     )

@@ -1,8 +1,9 @@
 """The RDF knowledge graph: one API over rdflib memory, an Oxigraph store and a SPARQL endpoint.
 
->>> from mmreason.kg import KnowledgeGraph, MR
+>>> from mmreason.kg import KnowledgeGraph
+>>> from mmreason.worlds.crossing import MR
 >>> kg = KnowledgeGraph.open()
->>> kg.load(bundled_graphs_dir() / "crossing.ttl")
+>>> kg.load(bundled_graphs_dir() / "crossing" / "crossing.ttl")
 >>> MR.car1 in kg.instances_of(MR.RoadUser)
 False
 >>> [str(row["label"]) for row in kg.query("SELECT ?label WHERE { ?c rdfs:label ?label }", c=MR.Pedestrian)]
@@ -16,7 +17,7 @@ from mmreason.kg.pyg import KGIndex
 from mmreason.kg.vocab import (
     ASSERTED_GRAPH,
     IMAGE_GRAPH,
-    MR,
+    MM,
     MR_GRAPHS,
     PREDICTED_GRAPH,
     SCENE,
@@ -28,7 +29,7 @@ from mmreason.paths import bundled_graphs_dir
 __all__ = [
     "ASSERTED_GRAPH",
     "IMAGE_GRAPH",
-    "MR",
+    "MM",
     "MR_GRAPHS",
     "PREDICTED_GRAPH",
     "SCENE",

@@ -67,13 +67,14 @@ class KnowledgeGraph:
 
     Open one with :meth:`open`; close it with :meth:`close` or a ``with`` block.
 
-    >>> from rdflib import RDF
-    >>> from mmreason.kg.vocab import MR
+    >>> from rdflib import RDF, Namespace
+    >>> EX = Namespace("http://example.org/city#")
     >>> with KnowledgeGraph.open() as kg:
-    ...     kg.add([(MR.car1, RDF.type, MR.Car), (MR.car1, MR.colour, MR.red)])
-    ...     rows = kg.query("SELECT ?x WHERE { ?x mr:colour ?c }", c=MR.red)
+    ...     kg.bind("ex", EX)
+    ...     kg.add([(EX.car1, RDF.type, EX.Car), (EX.car1, EX.colour, EX.red)])
+    ...     rows = kg.query("SELECT ?x WHERE { ?x ex:colour ?c }", c=EX.red)
     ...     [row["x"] for row in rows], len(kg)
-    ([rdflib.term.URIRef('http://mmreason.org/crossing#car1')], 2)
+    ([rdflib.term.URIRef('http://example.org/city#car1')], 2)
     """
 
     def __init__(self, backend: Backend) -> None:
@@ -185,10 +186,10 @@ class KnowledgeGraph:
             save(self._prefixes)
 
     def expand(self, name: str | URIRef) -> URIRef:
-        """An IRI from a URIRef or a prefixed name such as ``"mr:Car"``.
+        """An IRI from a URIRef or a prefixed name such as ``"rdfs:Class"``.
 
-        >>> KnowledgeGraph.open().expand("mr:Car")
-        rdflib.term.URIRef('http://mmreason.org/crossing#Car')
+        >>> KnowledgeGraph.open().expand("rdfs:Class")
+        rdflib.term.URIRef('http://www.w3.org/2000/01/rdf-schema#Class')
         """
         if isinstance(name, URIRef):
             return URIRef(check_iri(str(name)))
@@ -280,12 +281,12 @@ class KnowledgeGraph:
     def instances_of(self, cls: str | URIRef) -> list[URIRef]:
         """The IRIs typed ``cls`` or any of its subclasses (``rdf:type/rdfs:subClassOf*``), sorted.
 
-        >>> from rdflib import RDF, RDFS
-        >>> from mmreason.kg.vocab import MR
+        >>> from rdflib import RDF, RDFS, Namespace
+        >>> EX = Namespace("http://example.org/city#")
         >>> kg = KnowledgeGraph.open()
-        >>> kg.add([(MR.Car, RDFS.subClassOf, MR.Vehicle), (MR.car1, RDF.type, MR.Car)])
-        >>> kg.instances_of("mr:Vehicle")
-        [rdflib.term.URIRef('http://mmreason.org/crossing#car1')]
+        >>> kg.add([(EX.Car, RDFS.subClassOf, EX.Vehicle), (EX.car1, RDF.type, EX.Car)])
+        >>> kg.instances_of(EX.Vehicle)
+        [rdflib.term.URIRef('http://example.org/city#car1')]
         """
         rows = self.query(
             "SELECT DISTINCT ?x WHERE { ?x rdf:type/rdfs:subClassOf* ?cls }", cls=self.expand(cls)
@@ -369,12 +370,12 @@ class KnowledgeGraph:
         exception in the block, or a write that fails, applies none of them.
         Queries inside the block see the graph as it was before it.
 
-        >>> from rdflib import RDF
-        >>> from mmreason.kg.vocab import MR
+        >>> from rdflib import RDF, Namespace
+        >>> EX = Namespace("http://example.org/city#")
         >>> kg = KnowledgeGraph.open()
         >>> try:
         ...     with kg.transaction():
-        ...         kg.add([(MR.car1, RDF.type, MR.Car)])
+        ...         kg.add([(EX.car1, RDF.type, EX.Car)])
         ...         raise RuntimeError("abort")
         ... except RuntimeError:
         ...     pass

@@ -7,15 +7,16 @@ in every run. Literal-valued triples are not edges: ``rdfs:label`` values come
 back in :attr:`KGIndex.labels` (GNN node features, CLIP prompts). Triples with
 blank nodes are left out, since blank-node labels are not stable across stores.
 
->>> from rdflib import RDF, RDFS, Literal
->>> from mmreason.kg import KnowledgeGraph, MR
+>>> from rdflib import RDF, RDFS, Literal, Namespace
+>>> from mmreason.kg import KnowledgeGraph
+>>> EX = Namespace("http://example.org/city#")
 >>> kg = KnowledgeGraph.open()
->>> kg.add([(MR.car1, RDF.type, MR.Car), (MR.Car, RDFS.label, Literal("car"))])
+>>> kg.add([(EX.car1, RDF.type, EX.Car), (EX.Car, RDFS.label, Literal("car"))])
 >>> data, index = kg.to_pyg()
 >>> data.edge_index.tolist(), data.edge_type.tolist()
 ([[1], [0]], [0])
 >>> index.entities[1], index.labels[0]
-(rdflib.term.URIRef('http://mmreason.org/crossing#car1'), 'car')
+(rdflib.term.URIRef('http://example.org/city#car1'), 'car')
 """
 
 from __future__ import annotations

@@ -1,12 +1,17 @@
-"""The RDF vocabulary of the bundled world, "the crossing".
+"""The engine's own RDF vocabulary, and the named graphs facts live in.
 
-One namespace, ``mr:`` = ``http://mmreason.org/crossing#``, names every class,
-property and individual of the domain ontology (``graphs/crossing.ttl``).
-Facts live in named graphs so that what was asserted, what an image showed
-and what a GNN predicted stay apart: :data:`MR_GRAPHS` holds their IRIs.
+Worlds name their concepts in their own namespaces (the crossing's is
+``mr:``). The engine's own terms, which no world owns, live in ``mm:`` =
+``http://mmreason.org/ns#``: a grounded :data:`MM.Scene <MM>` ``mm:depicts``
+its objects, facts carry an ``mm:confidence``, ``mm:leftOf`` is read off
+boxes, a conditional rule is an ``mm:Rule`` that ``mm:appliesTo`` a class
+``mm:when`` a condition holds, a measured property has an ``mm:unit``, and a
+concept may give CLIP its own wording with ``mm:prompt``. Facts live in named
+graphs so that what was asserted, what an image showed and what a GNN
+predicted stay apart: :data:`MR_GRAPHS` holds their IRIs.
 
->>> MR.Car
-rdflib.term.URIRef('http://mmreason.org/crossing#Car')
+>>> MM.Scene
+rdflib.term.URIRef('http://mmreason.org/ns#Scene')
 >>> graph_iri("image")
 rdflib.term.URIRef('http://mmreason.org/graphs/image')
 >>> scene_graph_iri("scene-7")
@@ -25,9 +30,9 @@ from mmreason.errors import UnknownNameError
 __all__ = [
     "ASSERTED_GRAPH",
     "IMAGE_GRAPH",
-    "MR",
+    "MM",
+    "MM_IRI",
     "MR_GRAPHS",
-    "MR_IRI",
     "PREDICTED_GRAPH",
     "SCENE",
     "STANDARD_PREFIXES",
@@ -35,18 +40,18 @@ __all__ = [
     "scene_graph_iri",
 ]
 
-MR_IRI = "http://mmreason.org/crossing#"
-#: The namespace of the crossing ontology: ``MR.Car``, ``MR.colour``, ``MR.redLight``.
-MR = Namespace(MR_IRI)
+MM_IRI = "http://mmreason.org/ns#"
+#: The engine's own terms (``MM.Scene``, ``MM.confidence``, ``MM.leftOf``, ``MM.Rule`` ...).
+MM = Namespace(MM_IRI)
 #: Where scenes and the objects found in them are minted: ``SCENE["scene-7/car-1"]``.
 SCENE = Namespace("http://mmreason.org/scene/")
 
 _GRAPHS = "http://mmreason.org/graphs/"
 #: Domain knowledge loaded from files (the ontology, rules, curated facts).
 ASSERTED_GRAPH = URIRef(_GRAPHS + "asserted")
-#: Facts grounded from images (each with an ``mr:confidence``).
+#: Facts grounded from images (each with an ``mm:confidence``).
 IMAGE_GRAPH = URIRef(_GRAPHS + "image")
-#: Facts a GNN predicted (each with a score as ``mr:confidence``).
+#: Facts a GNN predicted (each with a score as ``mm:confidence``).
 PREDICTED_GRAPH = URIRef(_GRAPHS + "predicted")
 #: The named graphs by kind: ``"asserted"``, ``"image"``, ``"predicted"``.
 MR_GRAPHS: MappingProxyType[str, URIRef] = MappingProxyType(
@@ -56,88 +61,13 @@ MR_GRAPHS: MappingProxyType[str, URIRef] = MappingProxyType(
 #: Prefixes every query may use without declaring them.
 STANDARD_PREFIXES: MappingProxyType[str, str] = MappingProxyType(
     {
-        "mr": MR_IRI,
+        "mm": MM_IRI,
         "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
         "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
         "xsd": "http://www.w3.org/2001/XMLSchema#",
         "owl": "http://www.w3.org/2002/07/owl#",
+        "skos": "http://www.w3.org/2004/02/skos/core#",
     }
-)
-
-# Classes, properties and individuals of the ontology, listed for reference and
-# checked against graphs/crossing.ttl by the tests.
-CLASSES = (
-    "SceneObject",
-    "RoadUser",
-    "Vehicle",
-    "Car",
-    "Truck",
-    "Bus",
-    "VulnerableRoadUser",
-    "Pedestrian",
-    "TrafficLight",
-    "Crosswalk",
-    "Road",
-    "Scene",
-    "Colour",
-    "Weather",
-    "RoadSurface",
-    "LightState",
-    "BrakeLightState",
-    "Action",
-    "FrictionLevel",
-    "TrafficRule",
-)
-PROPERTIES = (
-    "colour",
-    "weather",
-    "surface",
-    "lightState",
-    "depicts",
-    "leftOf",
-    "onCrosswalk",
-    "distanceToCrosswalk",
-    "speed",
-    "brakeLights",
-    "confidence",
-    "requires",
-    "appliesTo",
-    "when",
-    "mustYieldTo",
-    "isSlippery",
-    "friction",
-    "typicalFriction",
-    "causes",
-)
-INDIVIDUALS = (
-    "red",
-    "blue",
-    "green",
-    "yellow",
-    "white",
-    "black",
-    "orange",
-    "silver",
-    "clear",
-    "cloudy",
-    "rain",
-    "dry",
-    "wet",
-    "redLight",
-    "yellowLight",
-    "greenLight",
-    "brakeLightsOn",
-    "brakeLightsOff",
-    "stop",
-    "prepareToStop",
-    "mayGo",
-    "yieldToPedestrians",
-    "lowFriction",
-    "normalFriction",
-    "redLightRule",
-    "yellowLightRule",
-    "greenLightRule",
-    "crosswalkRule",
 )
 
 

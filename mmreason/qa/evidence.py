@@ -1,30 +1,28 @@
 """From a grounded scene to SCM evidence, through the bindings of each variable.
 
-Scene attributes (weather, road surface, light state) and attributes of the
-nearest vehicle (its brake lights) enter as soft evidence: their CLIP
+A binding names where its variable is read, by IRI: a scene attribute, an
+attribute or measurement of an object of a class (the likeliest one, or the
+one with the least or most of a measured property), or the existence of an
+object of a class in a relation. An attribute enters as soft evidence: CLIP's
 probabilities are the likelihoods of the variable's values (virtual evidence,
-Pearl 1988 §2.2.2). The existence of an object in a relation (a pedestrian on
-the crosswalk) enters as soft evidence too; a measured quantity (the nearest
-vehicle's distance to the crosswalk, its speed) as hard evidence.
+Pearl 1988 §2.2.2). The existence of an object in a relation enters as soft
+evidence too; a measured quantity as hard evidence.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from rdflib import URIRef
-
 from mmreason.answer import Step
-from mmreason.kg.vocab import MR
-from mmreason.vision.grounding import OBJECT_ATTRIBUTES, OBJECT_MEASURES
+from mmreason.vision.vocabulary import local_name
 
 if TYPE_CHECKING:
-    from mmreason.causal.bindings import Bindings, VariableBinding
-    from mmreason.vision.grounding import Attribute, SceneGraph
+    from mmreason.causal.bindings import Bindings, KgSource, VariableBinding
+    from mmreason.vision.grounding import Attribute, GroundedObject, SceneGraph
 
-__all__ = ["SceneEvidence", "attribute_probability", "scene_evidence"]
+__all__ = ["SceneEvidence", "attribute_probability", "pick_object", "relation_probability", "scene_evidence"]
 
 # A detector can miss or invent an object: no likelihood from one goes below this floor, so a
 # missed pedestrian lowers, but never zeroes, the probability that one was there.
@@ -42,14 +40,11 @@ class SceneEvidence:
 
 def attribute_probability(attribute: Attribute, iris: set[str] | frozenset[str]) -> float:
     """P(the attribute's concept is one of ``iris``) by CLIP: summed when the full distribution is known."""
-    distribution = getattr(attribute, "distribution", None)
-    if distribution:
-        return float(sum(p for iri, p in distribution.items() if iri in iris))
-    return attribute.confidence if attribute.concept.iri in iris else 0.0
+    return attribute.probability(iris)
 
 
 def _attribute_likelihoods(attribute: Attribute, binding: VariableBinding) -> dict[Any, float]:
-    distribution = getattr(attribute, "distribution", None)
+    distribution = attribute.distribution
     out = {}
     for value, iri in binding.values.items():
         if distribution:
@@ -62,35 +57,49 @@ def _attribute_likelihoods(attribute: Attribute, binding: VariableBinding) -> di
     return out
 
 
-def _attribute_of(scene: SceneGraph, prop: URIRef, *, nearest: bool) -> tuple[Attribute | None, str]:
-    """(the attribute ``prop`` states, whose it is in words): of the scene, or of its nearest vehicle."""
-    if not nearest:
-        # The scene-level facts a SceneGraph carries, by the property that states them.
-        by_property = {MR.weather: scene.weather, MR.surface: scene.road, MR.lightState: scene.light}
-        return by_property.get(prop), ""
-    vehicle = scene.nearest_vehicle
-    if vehicle is None:
-        return None, ""
-    whose = f"the {vehicle.type.value} nearest the crosswalk has its {prop.rsplit('#', 1)[-1]} "
-    return getattr(vehicle, OBJECT_ATTRIBUTES[str(prop)]), whose
+def pick_object(
+    scene: SceneGraph,
+    members: frozenset[str],
+    pick: tuple[str, str] | None,
+) -> GroundedObject | None:
+    """The object a binding or a question means among those likely of a class (``members``: the
+    class and its subclasses): by ``pick`` = ``("least" | "most", measured property)``, else the likeliest."""
+    likely = [o for o in scene.objects if o.type.probability(members) >= 0.5]
+    if pick is not None:
+        order, prop = pick
+        measured = [o for o in likely if o.measure(prop) is not None]
+        if not measured:
+            return None
+        choose = min if order == "least" else max
+        return choose(measured, key=lambda o: o.measure(prop))  # type: ignore[arg-type, return-value]
+    return max(likely, key=lambda o: o.type.probability(members), default=None)
+
+
+def relation_probability(scene: SceneGraph, obj: GroundedObject, prop: str) -> float:
+    """P(``obj prop ?x`` holds in the scene), by the relations grounding and readers found."""
+    found = scene.related(obj.id, prop)
+    return max((r.confidence for r in found), default=0.0)
 
 
 def scene_evidence(
     scene: SceneGraph,
     bindings: Bindings,
     *,
-    type_iris: Mapping[str, frozenset[str]],
+    subclasses: Callable[[str], frozenset[str]],
     bounds: Mapping[str, tuple[float, float] | None] | None = None,
+    units: Mapping[str, str] | None = None,
 ) -> SceneEvidence:
     """The evidence ``scene`` gives the variables of ``bindings``.
 
-    ``type_iris`` maps a class IRI to the IRIs of it and its subclasses (the
+    ``subclasses`` maps a class IRI to the IRIs of it and its subclasses (the
     KG's ``rdfs:subClassOf`` closure), so that "a pedestrian" also counts a
     subclass of pedestrian. ``bounds`` gives the range of each real variable:
     a reading within its binding's ``resolution`` of a bound is taken as the
-    bound; one farther outside is not used as evidence.
+    bound; one farther outside is not used as evidence. ``units`` names the unit
+    of a measured property, by IRI, for the steps.
     """
     bounds = bounds or {}
+    units = units or {}
     evidence: dict[str, Any] = {}
     soft: dict[str, dict[Any, float]] = {}
     steps: list[Step] = []
@@ -98,59 +107,79 @@ def scene_evidence(
         source = binding.source
         if source is None:
             continue
-        if source.kind in ("scene", "object") and (
-            source.pick is None or str(source.property) in OBJECT_ATTRIBUTES
-        ):
-            attribute, whose = _attribute_of(scene, source.property, nearest=source.pick is not None)
-            if attribute is None:
+        if source.kind == "scene":
+            attribute = scene.attribute(str(source.property))
+            if attribute is not None:
+                soft[name] = _attribute_likelihoods(attribute, binding)
+                steps.append(_soft_step(name, "", attribute, soft[name]))
+        elif source.kind == "object":
+            members = subclasses(str(source.cls))
+            obj = pick_object(scene, members, _pick(source))
+            if obj is None:
                 continue
-            soft[name] = _attribute_likelihoods(attribute, binding)
-            steps.append(
-                Step(
-                    "ground",
-                    f"{name}: {whose}{attribute.value} (CLIP p={attribute.confidence:.3f}) -> soft evidence "
-                    + ", ".join(f"{v}: {p:.3f}" for v, p in soft[name].items()),
-                    attribute.confidence,
+            whose = _whose(obj, source)
+            attribute = obj.attribute(str(source.property))
+            reading = obj.measure(str(source.property))
+            if attribute is not None:
+                soft[name] = _attribute_likelihoods(attribute, binding)
+                steps.append(
+                    _soft_step(name, f"{whose} has its {local_name(source.property)} ", attribute, soft[name])
                 )
-            )
-        elif source.kind == "object" and str(source.property) in OBJECT_MEASURES:
-            field_name, unit = OBJECT_MEASURES[str(source.property)]
-            nearest = scene.nearest_vehicle
-            reading = None if nearest is None else getattr(nearest, field_name)
-            if reading is None:
-                continue
-            reading = float(reading)
-            what = f"the {nearest.type.value} nearest the crosswalk, read off the image at the world's scale"
-            value, note = _within_bounds(reading, bounds.get(name), binding.resolution)
-            if value is None:
-                steps.append(Step("ground", f"{name} read as {reading:.3f} ({what}); {note}; not used", 1.0))
-                continue
-            evidence[name] = value
-            steps.append(
-                Step(
-                    "ground",
-                    f"{name} = {value:.2f} {unit} ({what}{'; ' + note if note else ''})",
-                    nearest.type.confidence,
+            elif reading is not None:
+                unit = units.get(str(source.property), "")
+                value, note = _within_bounds(float(reading), bounds.get(name), binding.resolution)
+                what = f"{whose}, measured off the image"
+                if value is None:
+                    steps.append(
+                        Step("ground", f"{name} read as {reading:.3f} ({what}); {note}; not used", 1.0)
+                    )
+                    continue
+                evidence[name] = value
+                steps.append(
+                    Step(
+                        "ground",
+                        f"{name} = {value:.2f}{' ' + unit if unit else ''} "
+                        f"({what}{'; ' + note if note else ''})",
+                        obj.type.confidence,
+                    )
                 )
-            )
         elif source.kind == "exists" and source.cls is not None:
-            members = type_iris.get(str(source.cls), frozenset({str(source.cls)}))
+            members = subclasses(str(source.cls))
             absent = 1.0
             for obj in scene.objects:
-                if source.property == MR.onCrosswalk and not obj.on_crosswalk:
-                    continue
-                absent *= 1.0 - attribute_probability(obj.type, members)
+                related = relation_probability(scene, obj, str(source.property))
+                absent *= 1.0 - obj.type.probability(members) * related
             p = 1.0 - absent
             soft[name] = {0: max(1.0 - p, LIKELIHOOD_FLOOR), 1: max(p, LIKELIHOOD_FLOOR)}
             steps.append(
                 Step(
                     "ground",
-                    f"{name}: p={p:.3f} that some {source.cls.rsplit('#', 1)[-1]} "
-                    f"is {source.property.rsplit('#', 1)[-1]} -> soft evidence",
+                    f"{name}: p={p:.3f} that some {local_name(source.cls)} "
+                    f"is {local_name(source.property)} -> soft evidence",
                     max(p, 1.0 - p),
                 )
             )
     return SceneEvidence(evidence, soft, tuple(steps))
+
+
+def _pick(source: KgSource) -> tuple[str, str] | None:
+    return None if source.pick is None else (source.pick[0], str(source.pick[1]))
+
+
+def _whose(obj: GroundedObject, source: KgSource) -> str:
+    if source.pick is None:
+        return f"the {obj.type.value} {obj.id}"
+    order, prop = source.pick
+    return f"the {obj.type.value} {obj.id} with the {order} {local_name(prop)}"
+
+
+def _soft_step(name: str, whose: str, attribute: Attribute, likelihoods: Mapping[Any, float]) -> Step:
+    return Step(
+        "ground",
+        f"{name}: {whose}{attribute.value} ({attribute.how} p={attribute.confidence:.3f}) -> soft evidence "
+        + ", ".join(f"{v}: {p:.3f}" for v, p in likelihoods.items()),
+        attribute.confidence,
+    )
 
 
 def _within_bounds(

@@ -1,56 +1,81 @@
 """Program -> answer: run a parsed question over a grounded scene, the KG and an SCM.
 
-Perception facts come from the grounded scene with their CLIP probabilities;
-class membership (``rdfs:subClassOf`` closure), traffic rules and surface facts
-come from SPARQL queries on the knowledge graph, with values bound; causal
-questions go to the SCM with the image's facts as evidence. Each answer's
-confidence is the probability, under the model's probabilities taken as
-independent, that its value is right; each step behind it is recorded.
+Perception facts come from the grounded scene with their CLIP probabilities,
+keyed by the IRIs of the world's ontology; class membership
+(``rdfs:subClassOf`` closure), facts about classes and conditional rules
+(``mm:Rule``) come from SPARQL queries on the knowledge graph, with values
+bound; causal questions go to the SCM with the image's facts as evidence. A
+property the image does not show, but a variable of the SCM stands for, is
+inferred by the SCM. Each answer's confidence is the probability, under the
+model's probabilities taken as independent, that its value is right; each
+step behind it is recorded. Questions about a class or a causal model need no
+image (``scene=None``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
-from rdflib import URIRef
+from rdflib import XSD, URIRef
 
 from mmreason.answer import Answer, Step
-from mmreason.kg.vocab import MR, PREDICTED_GRAPH
-from mmreason.qa.evidence import SceneEvidence, attribute_probability, scene_evidence
+from mmreason.errors import ImageError, InvalidInputError
+from mmreason.kg.vocab import MM, PREDICTED_GRAPH
+from mmreason.qa.evidence import SceneEvidence, relation_probability, scene_evidence
 from mmreason.scenarios import describe
-from mmreason.vision.grounding import OBJECT_ATTRIBUTES, OBJECT_MEASURES
+from mmreason.vision.vocabulary import local_name
 
 if TYPE_CHECKING:
     from mmreason.causal.bindings import Bindings
     from mmreason.causal.scm import SCM
     from mmreason.kg.graph import KnowledgeGraph
     from mmreason.qa.program import Op, Program
-    from mmreason.vision.grounding import GroundedObject, SceneGraph
+    from mmreason.vision.grounding import Attribute, GroundedObject, SceneGraph
+    from mmreason.vision.vocabulary import Vocabulary
 
 __all__ = ["Executor"]
 
-# Knowledge comes from every graph but the predicted one: a GNN's guesses never pass for asserted facts.
-_SUBCLASSES = "SELECT ?sub WHERE { GRAPH ?g { ?sub rdfs:subClassOf* ?cls } FILTER(?g != ?predicted) }"
+# Knowledge comes from every graph but the predicted one and the images': a GNN's guesses
+# never pass for asserted facts.
+_ASSERTED = "FILTER(?g != ?predicted && !STRSTARTS(STR(?g), STR(?image)))"
+_SUBCLASSES = "SELECT ?sub WHERE { GRAPH ?g { ?sub rdfs:subClassOf* ?cls } " + _ASSERTED + " }"
+_SUPERCLASSES = "SELECT ?sup WHERE { GRAPH ?g { ?cls rdfs:subClassOf ?sup } " + _ASSERTED + " }"
 _LABEL = "SELECT ?label WHERE { ?x rdfs:label ?label }"
-_RULES = """
-SELECT ?label ?applies WHERE {
-  GRAPH ?g {
-    ?rule a mr:TrafficRule ; mr:when ?state ; mr:appliesTo ?applies ; mr:requires ?action .
-    OPTIONAL { ?rule rdfs:label ?label }
-  }
-  FILTER(?g != ?predicted)
-}"""
-_FOLLOW = "SELECT ?v WHERE { GRAPH ?g { ?x ?p ?v } FILTER(?g != ?predicted) }"
-# What a GNN predicted a state requires, with its calibrated score (see mmreason.gnn.complete).
-_PREDICTED_REQUIRES = """
+_DOMAIN_RANGE = (
+    "SELECT ?domain ?range WHERE { OPTIONAL { ?p rdfs:domain ?domain } OPTIONAL { ?p rdfs:range ?range } }"
+)
+_UNIT = "SELECT ?unit WHERE { ?p mm:unit ?unit }"
+# A fact about a class, or a class above it: "a tomato needs water" from "every plant needs water".
+_CLASS_FACT = "SELECT ?c WHERE { GRAPH ?g { ?cls rdfs:subClassOf* ?c . ?c ?p ?v } " + _ASSERTED + " }"
+# Conditional rules: when a condition holds, members of a class have the property's value.
+_RULES = (
+    "SELECT ?rule ?label ?applies ?when WHERE { GRAPH ?g { "
+    "?rule mm:appliesTo ?applies ; mm:when ?when ; ?p ?v . "
+    "OPTIONAL { ?rule rdfs:label ?label } } " + _ASSERTED + " }"
+)
+_CONDITIONS = (
+    "SELECT DISTINCT ?when WHERE { GRAPH ?g { ?rule mm:appliesTo ?c ; mm:when ?when } " + _ASSERTED + " }"
+)
+_TYPES = "SELECT ?type WHERE { ?x a ?type }"
+_FOLLOW = "SELECT ?v WHERE { GRAPH ?g { ?x ?p ?v } " + _ASSERTED + " }"
+# What a GNN predicted a state leads to, with its calibrated score (see mmreason.gnn.complete).
+_PREDICTED_FACT = """
 SELECT ?score ?model WHERE {
   GRAPH ?predicted {
-    ?st rdf:subject ?state ; rdf:predicate mr:requires ; rdf:object ?action ; mr:confidence ?score .
+    ?st rdf:subject ?state ; rdf:predicate ?p ; rdf:object ?v ; mm:confidence ?score .
     OPTIONAL { ?st <http://www.w3.org/ns/prov#wasGeneratedBy> ?model }
   }
 }"""
+_ENGINE_NAMESPACES = (
+    str(MM),
+    "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "http://www.w3.org/2000/01/rdf-schema#",
+    "http://www.w3.org/2002/07/owl#",
+)
+_NUMERIC = {str(XSD.double), str(XSD.float), str(XSD.decimal), str(XSD.integer)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,71 +84,126 @@ class _Member:
     p: float  # probability that this object belongs to the selection
 
 
-def _local(iri: str) -> str:
-    return str(iri).rsplit("#", 1)[-1].rsplit("/", 1)[-1]
-
-
-def _describe(obj: GroundedObject) -> str:
-    colour = f"{obj.colour.value} " if obj.colour is not None else ""
-    return f"{colour}{obj.type.value}"
-
-
 def _certainty(p: float) -> float:
     return max(p, 1.0 - p)
 
 
+Result = tuple[Any, float, str, "str | None"]
+
+
 class Executor:
-    """Runs programs for one KG, one SCM and its bindings."""
+    """Runs programs for one KG, and optionally one SCM with its bindings and one world's vocabulary.
+
+    ``focus`` = ``("least" | "most", measured property)`` picks "the car" of a question among
+    several (the world's manifest ``vision.focus``); without it, the likeliest one.
+    """
 
     def __init__(
-        self, *, kg: KnowledgeGraph, scm: SCM, bindings: Bindings, samples: int = 2000, seed: int = 0
+        self,
+        *,
+        kg: KnowledgeGraph,
+        scm: SCM | None = None,
+        bindings: Bindings | None = None,
+        vocabulary: Vocabulary | None = None,
+        focus: tuple[str, str] | None = None,
+        samples: int = 2000,
+        seed: int = 0,
     ):
         self.kg = kg
         self.scm = scm
         self.bindings = bindings
+        self.vocabulary = vocabulary
+        self.focus = focus
         self.samples = samples
         self.seed = seed
         self._subclasses: dict[str, frozenset[str]] = {}
+        self._superclasses: dict[str, tuple[str, ...]] = {}
         self._labels: dict[str, str] = {}
+        self._signatures: dict[str, tuple[str | None, str | None]] = {}
+        self._units: dict[str, str] = {}
 
     # ------------------------------------------------------------------ KG helpers
+
+    def _query(self, sparql: str, **bindings: Any) -> list[Any]:
+        from mmreason.kg.vocab import IMAGE_GRAPH
+
+        return self.kg.query(sparql, predicted=PREDICTED_GRAPH, image=IMAGE_GRAPH, **bindings)
 
     def subclasses(self, cls: str, steps: list[Step] | None = None) -> frozenset[str]:
         """``cls`` and every class below it, by a SPARQL property path (cached)."""
         if cls not in self._subclasses:
-            rows = self.kg.query(_SUBCLASSES, cls=URIRef(cls), predicted=PREDICTED_GRAPH)
+            rows = self._query(_SUBCLASSES, cls=URIRef(cls))
             self._subclasses[cls] = frozenset(str(r["sub"]) for r in rows) | {cls}
         if steps is not None:
             steps.append(
                 Step(
                     "sparql",
-                    f"{_SUBCLASSES} with ?cls = mr:{_local(cls)} -> "
-                    + ", ".join(sorted(_local(c) for c in self._subclasses[cls])),
+                    f"{_SUBCLASSES} with ?cls = {self.label(cls)} -> "
+                    + ", ".join(sorted(self.label(c) for c in self._subclasses[cls])),
                 )
             )
         return self._subclasses[cls]
 
+    def superclasses(self, cls: str) -> tuple[str, ...]:
+        """The classes right above ``cls`` (asserted), sorted."""
+        if cls not in self._superclasses:
+            rows = self._query(_SUPERCLASSES, cls=URIRef(cls))
+            self._superclasses[cls] = tuple(sorted({str(r["sup"]) for r in rows} - {cls}))
+        return self._superclasses[cls]
+
+    def ancestors(self, cls: str) -> list[str]:
+        """``cls`` and every class above it, nearest first."""
+        seen, queue = [cls], [cls]
+        while queue:
+            for sup in self.superclasses(queue.pop(0)):
+                if sup not in seen:
+                    seen.append(sup)
+                    queue.append(sup)
+        return seen
+
     def label(self, iri: str) -> str:
         if iri not in self._labels:
             rows = self.kg.query(_LABEL, x=URIRef(iri))
-            self._labels[iri] = str(rows[0]["label"]) if rows else _local(iri)
+            self._labels[iri] = str(rows[0]["label"]) if rows else local_name(iri)
         return self._labels[iri]
 
-    def evidence(self, scene: SceneGraph) -> SceneEvidence:
-        type_iris = {
-            str(b.source.cls): self.subclasses(str(b.source.cls))
-            for b in self.bindings.variables.values()
-            if b.source is not None and b.source.cls is not None
-        }
+    def _signature(self, prop: str) -> tuple[str | None, str | None]:
+        """(rdfs:domain, rdfs:range) of a property."""
+        if prop not in self._signatures:
+            rows = self.kg.query(_DOMAIN_RANGE, p=URIRef(prop))
+            row = rows[0] if rows else {}
+            self._signatures[prop] = tuple(  # type: ignore[assignment]
+                None if row.get(k) is None else str(row[k]) for k in ("domain", "range")
+            )
+        return self._signatures[prop]
+
+    def unit(self, prop: str) -> str:
+        """The ``mm:unit`` of a measured property ("" when the ontology gives none)."""
+        if prop not in self._units:
+            rows = self.kg.query(_UNIT, p=URIRef(prop))
+            self._units[prop] = str(rows[0]["unit"]) if rows else ""
+        return self._units[prop]
+
+    def evidence(self, scene: SceneGraph | None) -> SceneEvidence:
+        """The evidence a scene gives the SCM through the bindings (none without a scene or bindings)."""
+        if scene is None or self.bindings is None or self.scm is None:
+            return SceneEvidence({}, {}, ())
         bounds = {name: self.scm.spec.variables[name].bounds for name in self.scm.variables}
-        return scene_evidence(scene, self.bindings, type_iris=type_iris, bounds=bounds)
+        units = {
+            str(b.source.property): self.unit(str(b.source.property))
+            for b in self.bindings.variables.values()
+            if b.source is not None
+        }
+        return scene_evidence(scene, self.bindings, subclasses=self.subclasses, bounds=bounds, units=units)
 
     # ------------------------------------------------------------------ running
 
-    def run(self, program: Program, scene: SceneGraph, *, steps: Iterable[Step] = ()) -> Answer:
-        """Answer ``program`` on ``scene``; ``steps`` (grounding, parsing) go first in the provenance."""
+    def run(self, program: Program, scene: SceneGraph | None, *, steps: Iterable[Step] = ()) -> Answer:
+        """Answer ``program`` on ``scene`` (None: no image); ``steps`` (grounding, parsing) go first."""
         trail = list(steps)
         value, confidence, text, unit = self._run(program, scene, trail)
+        # A parse that is unsure makes the answer as unsure: the reading itself may be wrong.
+        confidence = min(float(confidence), program.confidence)
         return Answer(
             question=program.question,
             value=value,
@@ -134,166 +214,210 @@ class Executor:
             unit=unit,
         )
 
-    def _run(
-        self, program: Program, scene: SceneGraph, trail: list[Step]
-    ) -> tuple[Any, float, str, str | None]:
+    def _run(self, program: Program, scene: SceneGraph | None, trail: list[Step]) -> Result:
         ops = list(program.ops)
         head = ops[0]
-        if head.name in ("explain", "do", "counterfactual"):
+        if head.name in ("explain", "do", "counterfactual", "observe"):
             return getattr(self, f"_causal_{head.name}")(head, scene, trail)
+        if head.name == "subclass":
+            return self._subclass(head, trail)
+        if head.name == "superclass":
+            return self._superclass(head, trail)
         cls = head.args["cls"]
-        if cls == str(MR.Scene) or cls == str(MR.Road):
-            return self._scene_op(cls, ops[1:], scene, trail)
-        if cls == str(MR.TrafficLight):
-            return self._light_op(ops[1:], scene, trail)
+        final = ops[-1]
+        if final.name == "rule":
+            return self._rule(cls, ops[1:-1], final, scene, program.question, trail)
+        if cls == str(MM.Scene) or not self._countable(cls):
+            return self._scene_op(cls, final, scene, program.question, trail)
+        scene = self._need(scene, program.question)
         members = self._select(cls, scene, trail)
-        rest = ops[1:]
-        while rest and (rest[0].name in ("filter", "on") or (rest[0].name == "closest" and len(rest) > 1)):
-            op = rest.pop(0)
-            members = (
-                self._closest(op, members, noun_of=cls, trail=trail)
-                if op.name == "closest"
-                else self._narrow(op, members, trail)
-            )
-        final = rest[0] if rest else None
+        for op in ops[1:-1]:
+            if op.name == "closest":
+                members = self._closest(op, members, trail)
+            else:
+                members = self._narrow(op, members, scene, trail)
         noun = self.label(cls)
-        if final is None:
-            raise ValueError(f"program ends without an answer op: {program!r}")
         return getattr(self, f"_final_{final.name}")(final, members, noun, scene, trail)
+
+    @staticmethod
+    def _need(scene: SceneGraph | None, question: str) -> SceneGraph:
+        if scene is None:
+            raise ImageError(f"{question[:200]!r} asks about an image, and none was given")
+        return scene
+
+    def _countable(self, cls: str) -> bool:
+        """Whether objects of ``cls`` can be found in an image of this world."""
+        vocab = self.vocabulary
+        if vocab is None:
+            return False
+        return any(vocab.is_a(t.iri, cls) for t in vocab.types if not vocab.is_background(t))
 
     # ------------------------------------------------------------- object sets
 
     def _select(self, cls: str, scene: SceneGraph, trail: list[Step]) -> list[_Member]:
         classes = self.subclasses(cls, trail)
-        members = [_Member(o, attribute_probability(o.type, classes)) for o in scene.objects]
+        members = [_Member(o, o.type.probability(classes)) for o in scene.objects]
         members = [m for m in members if m.p > 0.0]
         trail.append(_members_step(f"object(s) that may be a {self.label(cls)}", members))
         return members
 
-    def _narrow(self, op: Op, members: list[_Member], trail: list[Step]) -> list[_Member]:
+    def _narrow(self, op: Op, members: list[_Member], scene: SceneGraph, trail: list[Step]) -> list[_Member]:
         if op.name == "filter":
-            value = op.args["value"]
-            narrowed = [
-                _Member(m.obj, m.p * (attribute_probability(m.obj.colour, {value}) if m.obj.colour else 0.0))
-                for m in members
-            ]
+            value, prop = op.args["value"], op.args["prop"]
+            narrowed = []
+            for m in members:
+                attribute = m.obj.attribute(prop) if prop else None
+                narrowed.append(_Member(m.obj, m.p * (attribute.probability({value}) if attribute else 0.0)))
             what = self.label(value)
-        else:
-            narrowed = [_Member(m.obj, m.p if m.obj.on_crosswalk else 0.0) for m in members]
-            what = "on the crosswalk"
+        else:  # "on": objects in a relation, to a region or another object
+            prop = op.args["prop"]
+            narrowed = [_Member(m.obj, m.p * relation_probability(scene, m.obj, prop)) for m in members]
+            what = self.label(prop)
         narrowed = [m for m in narrowed if m.p > 0.0]
         trail.append(_members_step(f"of them {what}", narrowed))
         return narrowed
 
-    def _final_count(self, op: Op, members: list[_Member], noun: str, scene: SceneGraph, trail: list[Step]):
+    def _likely(self, members: list[_Member]) -> list[_Member]:
+        return [m for m in members if m.p >= 0.5]
+
+    def _the_one(self, members: list[_Member]) -> _Member:
+        """ "The car" of a question: by the world's focus (the one nearest the crosswalk) when it
+        measures several, else the likeliest."""
+        if self.focus is not None:
+            order, prop = self.focus
+            measured = [m for m in members if m.obj.measure(prop) is not None]
+            if measured:
+                sign = 1.0 if order == "least" else -1.0
+                return min(measured, key=lambda m: (sign * float(m.obj.measure(prop)), -m.p))  # type: ignore[arg-type]
+        return max(members, key=lambda m: m.p)
+
+    def _describe(self, obj: GroundedObject) -> str:
+        """An object in words: its first attribute's value, then its type ("blue car")."""
+        first = next(
+            (obj.attribute(p) for p in self._attribute_order() if obj.attribute(p) is not None), None
+        )
+        return f"{first.value} {obj.type.value}" if first is not None else obj.type.value
+
+    def _attribute_order(self) -> tuple[str, ...]:
+        return self.vocabulary.object_attributes if self.vocabulary is not None else ()
+
+    def _final_count(
+        self, op: Op, members: list[_Member], noun: str, scene: SceneGraph, trail: list[Step]
+    ) -> Result:
         count = sum(1 for m in members if m.p >= 0.5)
         confidence = 1.0
         for m in members:
             confidence *= _certainty(m.p)
         return count, confidence, str(count), None
 
-    def _final_exist(self, op: Op, members: list[_Member], noun: str, scene: SceneGraph, trail: list[Step]):
-        absent = 1.0
-        for m in members:
-            absent *= 1.0 - m.p
-        present = 1.0 - absent
+    def _final_exist(
+        self, op: Op, members: list[_Member], noun: str, scene: SceneGraph, trail: list[Step]
+    ) -> Result:
+        present = 1.0 - _absent(members)
         return present >= 0.5, _certainty(present), "yes" if present >= 0.5 else "no", None
 
-    def _likely(self, members: list[_Member], noun: str) -> list[_Member]:
-        return [m for m in members if m.p >= 0.5]
-
-    def _final_query(self, op: Op, members: list[_Member], noun: str, scene: SceneGraph, trail: list[Step]):
-        likely = self._likely(members, noun)
+    def _final_query(
+        self, op: Op, members: list[_Member], noun: str, scene: SceneGraph, trail: list[Step]
+    ) -> Result:
+        likely = self._likely(members)
         if not likely:
-            return None, _absent_confidence(members), f"there is no {noun} in the image", None
+            return None, _absent(members), f"there is no {noun} in the image", None
         prop = op.args["prop"]
-        if prop in OBJECT_MEASURES:
-            field, unit = OBJECT_MEASURES[prop]
-            what = self.label(prop)
-            measured = [m for m in likely if getattr(m.obj, field) is not None]
+        what = self.label(prop)
+        measured = [m for m in likely if m.obj.measure(prop) is not None]
+        if measured or self._is_measure(prop):
             if not measured:
-                shown = f"no {noun} is approaching the crosswalk with a {what} the image shows"
-                return None, 1.0, shown, None
-            nearest = _nearest_first(measured)
-            reading = round(float(getattr(nearest.obj, field)), 2)
+                return None, 0.0, f"cannot tell: the image shows no {noun} with a {what} it can measure", None
+            one = self._the_one(measured)
+            unit = self.unit(prop) or None
+            reading = round(float(one.obj.measure(prop)), 2)  # type: ignore[arg-type]
             trail.append(
                 Step(
-                    "scene", f"{nearest.obj.id}: {what} {reading:.2f} {unit}, by the world's scale", nearest.p
+                    "scene", f"{one.obj.id}: {what} {reading:.2f} {unit or ''}, measured off the image", one.p
                 )
             )
-            return reading, nearest.p, f"{reading:.1f} {unit}", unit
+            return reading, one.p, f"{reading:.1f}{' ' + unit if unit else ''}", unit
         values = []
         confidence = 1.0
         for m in sorted(likely, key=lambda m: m.obj.bbox[0]):
-            attribute = m.obj.colour
+            attribute = m.obj.attribute(prop)
             if attribute is None:
                 continue
             values.append(attribute.value)
             confidence *= m.p * attribute.confidence
-            trail.append(
-                Step(
-                    "scene",
-                    f"{m.obj.id}: colour {attribute.value} (CLIP p={attribute.confidence:.3f})",
-                    attribute.confidence,
-                )
-            )
+            trail.append(_attribute_step(m.obj.id, what, attribute))
         if not values:
-            return None, 1.0, f"the {noun} has no colour the model reads", None
+            return None, 0.0, f"cannot tell: the image does not show the {what} of the {noun}", None
         value = values[0] if len(values) == 1 else tuple(values)
         text = values[0] if len(values) == 1 else " and ".join(values) + f" ({len(values)} {noun}s)"
         return value, confidence, text, None
 
-    def _closest(self, op: Op, members: list[_Member], *, noun_of: str, trail: list[Step]) -> list[_Member]:
-        measured = [m for m in members if m.p >= 0.5 and m.obj.distance_to_crosswalk is not None]
+    def _is_measure(self, prop: str) -> bool:
+        return self._signature(prop)[1] in _NUMERIC
+
+    def _closest(self, op: Op, members: list[_Member], trail: list[Step]) -> list[_Member]:
+        prop = op.args["prop"]
+        measured = [m for m in members if m.p >= 0.5 and m.obj.measure(prop) is not None]
         if not measured:
             return []
         pick = min if op.args["order"] == "min" else max
-        best = pick(measured, key=lambda m: m.obj.distance_to_crosswalk)
+        best = pick(measured, key=lambda m: m.obj.measure(prop))
+        unit = self.unit(prop)
         trail.append(
             Step(
                 "scene",
-                "distances to the crosswalk: "
-                + ", ".join(f"{m.obj.id} {m.obj.distance_to_crosswalk:.2f} m" for m in measured)
+                f"{self.label(prop)}: "
+                + ", ".join(
+                    f"{m.obj.id} {m.obj.measure(prop):.2f}{' ' + unit if unit else ''}" for m in measured
+                )
                 + f" -> {best.obj.id}",
                 best.p,
             )
         )
         return [best]
 
-    def _final_verify(self, op: Op, members: list[_Member], noun: str, scene: SceneGraph, trail: list[Step]):
-        likely = self._likely(members, noun)
+    def _final_verify(
+        self, op: Op, members: list[_Member], noun: str, scene: SceneGraph, trail: list[Step]
+    ) -> Result:
+        likely = self._likely(members)
         if not likely:
-            return None, _absent_confidence(members), f"there is no {noun} in the image", None
-        field = OBJECT_ATTRIBUTES.get(op.args["prop"])
-        read = [m for m in likely if field is not None and getattr(m.obj, field) is not None]
+            return None, _absent(members), f"there is no {noun} in the image", None
+        prop = op.args["prop"]
+        read = [m for m in likely if prop and m.obj.attribute(prop) is not None]
         if not read:
-            return None, 1.0, f"the image does not show the {self.label(op.args['prop'])} of the {noun}", None
-        m = _nearest_first(read)
-        attribute = getattr(m.obj, field)
-        p = attribute_probability(attribute, {op.args["value"]})
-        trail.append(
-            Step(
-                "scene",
-                f"{m.obj.id}: {self.label(op.args['prop'])} {attribute.value} "
-                f"(CLIP p={attribute.confidence:.3f})",
-                attribute.confidence,
-            )
-        )
+            what = self.label(prop) if prop else "property"
+            return None, 0.0, f"cannot tell: the image does not show the {what} of the {noun}", None
+        m = self._the_one(read)
+        attribute = m.obj.attribute(prop)
+        assert attribute is not None
+        p = attribute.probability({op.args["value"]})
+        trail.append(_attribute_step(m.obj.id, self.label(prop), attribute))
         yes = (p >= 0.5) != bool(op.args.get("negate"))
         return yes, m.p * _certainty(p), "yes" if yes else "no", None
 
-    def _final_closest(self, op: Op, members: list[_Member], noun: str, scene: SceneGraph, trail: list[Step]):
-        found = self._closest(op, self._likely(members, noun), noun_of=noun, trail=trail)
+    def _final_closest(
+        self, op: Op, members: list[_Member], noun: str, scene: SceneGraph, trail: list[Step]
+    ) -> Result:
+        found = self._closest(op, self._likely(members), trail)
         if not found:
-            return None, 1.0, f"no {noun} is approaching the crosswalk", None
+            return (
+                None,
+                0.0,
+                f"cannot tell: no {noun} has a {self.label(op.args['prop'])} the image shows",
+                None,
+            )
         best = found[0]
-        colour = best.obj.colour.confidence if best.obj.colour is not None else 1.0
-        return _describe(best.obj), best.p * colour, f"the {_describe(best.obj)}", None
+        first = next((best.obj.attribute(p) for p in self._attribute_order() if best.obj.attribute(p)), None)
+        confidence = best.p * (first.confidence if first is not None else 1.0)
+        described = self._describe(best.obj)
+        return described, confidence, f"the {described}", None
 
-    def _final_relate(self, op: Op, members: list[_Member], noun: str, scene: SceneGraph, trail: list[Step]):
-        likely = self._likely(members, noun)
+    def _final_relate(
+        self, op: Op, members: list[_Member], noun: str, scene: SceneGraph, trail: list[Step]
+    ) -> Result:
+        likely = self._likely(members)
         if not likely:
-            return None, _absent_confidence(members), f"there is no {noun} in the image", None
+            return None, _absent(members), f"there is no {noun} in the image", None
         anchor = max(likely, key=lambda m: m.p)
         if op.args["find"] == "subject":  # X leftOf anchor
             found = [o for o in scene.objects if o is not anchor.obj and o.bbox[2] <= anchor.obj.bbox[0]]
@@ -312,187 +436,381 @@ class Executor:
         confidence = anchor.p
         for o in found:
             confidence *= o.type.confidence
-        return (
-            tuple(_describe(o) for o in found),
-            confidence,
-            ", ".join(_describe(o) for o in found) or "nothing",
-            None,
-        )
+        described = tuple(self._describe(o) for o in found)
+        return described, confidence, ", ".join(described) or "nothing", None
 
-    def _final_rule(self, op: Op, members: list[_Member], noun: str, scene: SceneGraph, trail: list[Step]):
-        likely = self._likely(members, noun)
+    def _final_follow(
+        self, op: Op, members: list[_Member], noun: str, scene: SceneGraph, trail: list[Step]
+    ) -> Result:
+        likely = self._likely(members)
         if not likely:
-            return None, _absent_confidence(members), f"there is no {noun} in the image", None
-        cls = str(likely[0].obj.type.concept.iri)
-        conditions: list[tuple[URIRef, float]] = []
-        if scene.light is not None:
-            conditions.append((URIRef(scene.light.concept.iri), scene.light.confidence))
-        walkers = [o for o in scene.objects if o.on_crosswalk and o.colour is None]
-        if walkers:
-            conditions.append((MR.onCrosswalk, max(o.type.confidence for o in walkers)))
-        action = URIRef(op.args["action"])
-        required, p_required = [], 0.0
-        for state, p_state in conditions:
-            rows = self.kg.query(_RULES, state=state, action=action, predicted=PREDICTED_GRAPH)
-            rows = [r for r in rows if cls in self.subclasses(str(r["applies"]))]
-            when = "a pedestrian is on the crosswalk" if state == MR.onCrosswalk else self.label(str(state))
-            asked = f"rules requiring {self.label(str(action))} of a {self.label(cls)} when {when}"
-            trail.append(
-                Step("sparql", f"{asked} -> {', '.join(str(r['label']) for r in rows) or 'none'}", p_state)
+            return None, _absent(members), f"there is no {noun} in the image", None
+        one = self._the_one(likely)
+        return self._follow(op, one.obj.attributes, scene, trail, p_subject=one.p)
+
+    # --------------------------------------------------------------- knowledge
+
+    def _subclass(self, op: Op, trail: list[Step]) -> Result:
+        cls, of = op.args["cls"], op.args["of"]
+        below = self.subclasses(of)
+        trail.append(Step("sparql", f"{_SUBCLASSES} with ?cls = {self.label(of)} -> {len(below)} classes"))
+        if cls in below:
+            chain = self._chain(cls, of)
+            text = "yes: " + ", ".join(f"a {self.label(a)} is a {self.label(b)}" for a, b in pairwise(chain))
+            return True, 1.0, text, None
+        above = self.superclasses(cls)
+        said = ", ".join(self.label(c) for c in above) or "nothing above it"
+        return False, 1.0, f"no: the knowledge graph says a {self.label(cls)} is a {said}", None
+
+    def _chain(self, cls: str, of: str) -> list[str]:
+        """The path of rdfs:subClassOf edges from ``cls`` up to ``of`` (breadth first)."""
+        paths = {cls: [cls]}
+        queue = [cls]
+        while queue:
+            current = queue.pop(0)
+            if current == of:
+                return paths[current]
+            for sup in self.superclasses(current):
+                if sup not in paths:
+                    paths[sup] = [*paths[current], sup]
+                    queue.append(sup)
+        return [cls, of]
+
+    def _superclass(self, op: Op, trail: list[Step]) -> Result:
+        cls = op.args["cls"]
+        above = self.superclasses(cls)
+        trail.append(Step("sparql", f"{_SUPERCLASSES} with ?cls = {self.label(cls)} -> {len(above)} classes"))
+        if not above:
+            return None, 1.0, f"the knowledge graph names no class above {self.label(cls)}", None
+        labels = tuple(self.label(c) for c in above)
+        value = labels[0] if len(labels) == 1 else labels
+        return value, 1.0, f"a {self.label(cls)} is a " + " and a ".join(labels), None
+
+    def _rule(
+        self,
+        cls: str,
+        narrowing: list[Op],
+        op: Op,
+        scene: SceneGraph | None,
+        question: str,
+        trail: list[Step],
+    ) -> Result:
+        """Whether (objects of) ``cls`` have ``prop value``: by a fact about the class or one above it,
+        or by a rule (``mm:Rule``) whose condition the image shows."""
+        prop, value = op.args["prop"], op.args["value"]
+        subject, p_subject = cls, 1.0
+        if scene is not None and self._countable(cls):
+            members = self._select(cls, scene, trail)
+            for narrow in narrowing:
+                members = self._narrow(narrow, members, scene, trail)
+            likely = self._likely(members)
+            if not likely:
+                return None, _absent(members), f"there is no {self.label(cls)} in the image", None
+            # A rule binds a class; the image only says which conditions hold.
+            subject = self._the_one(likely).obj.type.concept.iri
+        asked = f"{self.label(subject)} {self.label(prop)} {self.label(value)}"
+        rows = self._query(_CLASS_FACT, cls=URIRef(subject), p=URIRef(prop), v=URIRef(value))
+        trail.append(
+            Step(
+                "sparql",
+                f"facts: does a {asked}? -> " + (", ".join(self.label(str(r["c"])) for r in rows) or "none"),
             )
-            if rows:
-                required.append(str(rows[0]["label"]))
+        )
+        if rows:
+            holder = self.label(str(rows[0]["c"]))
+            return True, p_subject, f"yes: a {holder} {self.label(prop)} {self.label(value)}", None
+        above = set(self.ancestors(subject))
+        rules = [
+            r for r in self._query(_RULES, p=URIRef(prop), v=URIRef(value)) if str(r["applies"]) in above
+        ]
+        if scene is None:
+            if not rules:
+                return False, 1.0, f"no: nothing in the knowledge graph says a {asked}", None
+            when = "; ".join(
+                f"{_rule_name(self, r)} (when: {self._condition_words(str(r['when']))})" for r in rules
+            )
+            return None, 1.0, f"it depends on what the image shows: {when}", None
+        conditions = self._conditions(scene)
+        required, p_required = [], 0.0
+        for state, p_state in conditions.items():
+            held = [r for r in rules if str(r["when"]) == state]
+            trail.append(
+                Step(
+                    "sparql",
+                    f"rules: {self.label(state)} (p={p_state:.3f}) -> a {asked}? "
+                    + (", ".join(_rule_name(self, r) for r in held) or "none"),
+                    p_state,
+                )
+            )
+            if held:
+                required.append(_rule_name(self, held[0]))
                 p_required = 1.0 - (1.0 - p_required) * (1.0 - p_state)
                 continue
+            if not self._is_condition(state):
+                continue
             # The asserted rules are silent: a fact a GNN predicted may speak, at its calibrated score.
-            predicted = self.kg.query(
-                _PREDICTED_REQUIRES, state=state, action=action, predicted=PREDICTED_GRAPH
-            )
+            predicted = self._query(_PREDICTED_FACT, state=URIRef(state), p=URIRef(prop), v=URIRef(value))
             if predicted:
                 best = max(predicted, key=lambda r: float(r["score"]))
                 p_gnn = float(best["score"])
-                model = _local(str(best["model"])) if best.get("model") is not None else "a GNN"
+                model = local_name(str(best["model"])) if best.get("model") is not None else "a GNN"
                 trail.append(
                     Step(
                         "gnn",
-                        f"predicted {_local(str(state))} requires {_local(str(action))} "
+                        f"predicted {local_name(state)} {local_name(prop)} {local_name(value)} "
                         f"(score {p_gnn:.3f}, {model})",
                         p_gnn,
                     )
                 )
                 if p_gnn >= 0.5:
                     required.append(
-                        f"{when} requires {self.label(str(action))} (predicted, score {p_gnn:.2f})"
+                        f"{self.label(state)} {self.label(prop)} {self.label(value)} "
+                        f"(predicted, score {p_gnn:.2f})"
                     )
                     p_required = 1.0 - (1.0 - p_required) * (1.0 - p_state * p_gnn)
-        must = bool(required)
-        if must:
-            confidence = p_required
-        else:
-            # Nothing observed requires the action: as sure as the observed states are.
-            confidence = 1.0
-            for _, p_state in conditions:
-                confidence *= p_state
-        text = ("yes: " + "; ".join(required)) if must else "no rule requires it here"
-        return must, confidence, text, None
+        if required:
+            return True, p_subject * p_required, "yes: " + "; ".join(required), None
+        # Nothing observed brings the rule about: as sure as the observed states are.
+        confidence = p_subject
+        for p_state in conditions.values():
+            confidence *= p_state
+        return False, confidence, "no rule requires it here", None
+
+    def _conditions(self, scene: SceneGraph) -> dict[str, float]:
+        """What the image shows that a rule may be conditioned on: each read value (its best reading
+        and probability) and each relation that holds, by IRI."""
+        found: dict[str, float] = {}
+
+        def add(iri: str, p: float) -> None:
+            found[iri] = max(found.get(iri, 0.0), p)
+
+        for attribute in scene.attributes.values():
+            add(attribute.concept.iri, attribute.confidence)
+        for obj in scene.objects:
+            if obj.type.confidence < 0.5:
+                continue
+            for attribute in obj.attributes.values():
+                add(attribute.concept.iri, obj.type.confidence * attribute.confidence)
+        for relation in scene.relations:
+            subject = scene.object(relation.subject)
+            if subject is not None:
+                add(relation.property, subject.type.confidence * relation.confidence)
+        return found
+
+    def _condition_words(self, iri: str) -> str:
+        """A rule's condition in words: its label, and its class's ("red, a light state")."""
+        types = [str(r["type"]) for r in self.kg.query(_TYPES, x=URIRef(iri))]
+        kind = next((self.label(t) for t in types if not t.startswith(_ENGINE_NAMESPACES)), None)
+        return f"{self.label(iri)}, a {kind}" if kind else self.label(iri)
+
+    def _is_condition(self, iri: str) -> bool:
+        """Whether ``iri`` (or its class) is what some asserted rule is conditioned on."""
+        if not hasattr(self, "_condition_kinds"):
+            whens = {str(r["when"]) for r in self._query(_CONDITIONS)}
+            kinds = set(whens)
+            for when in whens:
+                types = {str(r["type"]) for r in self.kg.query(_TYPES, x=URIRef(when))}
+                kinds |= {t for t in types if not t.startswith(_ENGINE_NAMESPACES)}
+            self._condition_kinds = frozenset(kinds)
+        types = {str(r["type"]) for r in self.kg.query(_TYPES, x=URIRef(iri))}
+        return iri in self._condition_kinds or bool(types & self._condition_kinds)
 
     # ---------------------------------------------------------- scene attributes
 
-    def _scene_op(self, cls: str, ops: list[Op], scene: SceneGraph, trail: list[Step]):
-        op = ops[0]
-        prop = op.args.get("prop")
-        # The scene states its weather and its road surface; a road's property is its surface.
-        by_property = {str(MR.weather): scene.weather, str(MR.surface): scene.road}
-        attribute = by_property.get(prop) if op.name != "follow" else None
-        if attribute is None:
-            attribute = scene.road if cls == str(MR.Road) else scene.weather
-        trail.append(
-            Step(
-                "ground",
-                f"{_local(prop or '') or 'scene'}: {attribute.value} (CLIP p={attribute.confidence:.3f})",
-                attribute.confidence,
+    def _scene_op(
+        self, cls: str, op: Op, scene: SceneGraph | None, question: str, trail: list[Step]
+    ) -> Result:
+        if op.name in ("count", "exist"):
+            return self._regions(cls, op, self._need(scene, question), trail)
+        if op.name == "follow":
+            attributes = dict(self._need(scene, question).attributes)
+            return self._follow(op, attributes, scene, trail, p_subject=1.0)
+        if op.name not in ("query", "verify"):
+            raise InvalidInputError(
+                f"{self.label(cls)} is not something the images of this world count or place"
             )
-        )
+        prop = op.args.get("prop")
+        attribute = scene.attribute(prop) if scene is not None and prop else None
+        if attribute is None:
+            return self._infer_property(op, scene, question, trail)
+        trail.append(_attribute_step("scene", self.label(prop), attribute))
         if op.name == "query":
             return attribute.value, attribute.confidence, attribute.value, None
-        if op.name == "verify":
-            p = attribute_probability(attribute, {op.args["value"]})
-            yes = (p >= 0.5) != bool(op.args.get("negate"))
-            return yes, _certainty(p), "yes" if yes else "no", None
-        if op.name == "follow":
-            rows = self.kg.query(
-                _FOLLOW, x=URIRef(attribute.concept.iri), p=URIRef(op.args["prop"]), predicted=PREDICTED_GRAPH
-            )
-            trail.append(
-                Step(
-                    "sparql",
-                    f"{self.label(attribute.concept.iri)} {self.label(op.args['prop'])}? -> "
-                    + ", ".join(str(r["v"]) for r in rows),
-                )
-            )
-            if not rows:
-                return None, attribute.confidence, "the knowledge graph does not say", None
-            truth = bool(rows[0]["v"]) != bool(op.args.get("negate"))
-            return truth, attribute.confidence, "yes" if truth else "no", None
-        raise ValueError(f"unsupported operation {op.name!r} on the scene")
+        p = attribute.probability({op.args["value"]})
+        yes = (p >= 0.5) != bool(op.args.get("negate"))
+        return yes, _certainty(p), "yes" if yes else "no", None
 
-    def _light_op(self, ops: list[Op], scene: SceneGraph, trail: list[Step]):
-        if scene.light is None:
-            return None, 1.0, "there is no traffic light in the image", None
-        light = scene.light
+    def _regions(self, cls: str, op: Op, scene: SceneGraph, trail: list[Step]) -> Result:
+        classes = self.subclasses(cls)
+        found = [r for r in scene.regions if r.cls in classes]
         trail.append(
-            Step("ground", f"traffic light: {light.value} (CLIP p={light.confidence:.3f})", light.confidence)
+            Step(
+                "scene",
+                f"regions that are a {self.label(cls)}: " + (", ".join(r.id for r in found) or "none"),
+            )
         )
-        op = ops[0]
+        if op.name == "count":
+            return len(found), 1.0, str(len(found)), None
+        return bool(found), 1.0, "yes" if found else "no", None
+
+    def _infer_property(self, op: Op, scene: SceneGraph | None, question: str, trail: list[Step]) -> Result:
+        """A property the image does not show: inferred by the SCM variable bound to it, if any."""
+        prop = op.args["prop"]
+        what = self.label(prop)
+        binding = None
+        if self.bindings is not None and self.scm is not None:
+            binding = next(
+                (
+                    b
+                    for b in self.bindings.variables.values()
+                    if b.source is not None
+                    and b.source.kind == "scene"
+                    and str(b.source.property) == prop
+                    and b.values
+                ),
+                None,
+            )
+        if binding is None:
+            if scene is None:
+                raise ImageError(f"{question[:200]!r} asks what an image shows, and none was given")
+            return (
+                None,
+                0.0,
+                f"cannot tell: the image does not show the {what}, and no causal variable stands for it",
+                None,
+            )
+        seen = self._causal_inputs(scene, trail)
+        dist = self._ask_scm(binding.variable, seen)
+        trail.append(Step("causal", f"{dist.query}: {describe(dist)} (the {what} is not read off the image)"))
+        by_value = {str(v): str(iri) for v, iri in binding.values.items()}
         if op.name == "query":
-            return light.value, light.confidence, light.value, None
-        if op.name == "verify":
-            wanted = op.args["value"]
-            # A light's colour is its state: mr:red names the state mr:redLight.
-            states = {
-                c for c in self.bindings["Light"].values.values() if _local(c).startswith(_local(wanted))
-            }
-            p = attribute_probability(light, {str(s) for s in states} | {wanted})
-            yes = (p >= 0.5) != bool(op.args.get("negate"))
-            return yes, _certainty(p), "yes" if yes else "no", None
-        raise ValueError(f"unsupported operation {op.name!r} on a traffic light")
+            mode, p = max(dist.items(), key=lambda kv: kv[1])
+            label = self.label(by_value[str(mode)]) if str(mode) in by_value else str(mode)
+            return label, float(p), f"most likely {label} (P={p:.2f}), inferred by the causal model", None
+        wanted = op.args["value"]
+        p = sum(float(q) for v, q in dist.items() if by_value.get(str(v)) == wanted)
+        yes = (p >= 0.5) != bool(op.args.get("negate"))
+        return yes, _certainty(p), f"{'yes' if yes else 'no'} (P={p:.2f}, inferred by the causal model)", None
+
+    def _follow(
+        self,
+        op: Op,
+        attributes: Mapping[str, Attribute],
+        scene: SceneGraph | None,
+        trail: list[Step],
+        *,
+        p_subject: float,
+    ) -> Result:
+        """``prop`` of the value an attribute holds: "is the road slippery" from the road's surface."""
+        prop = op.args["prop"]
+        domain, _ = self._signature(prop)
+        source = next(
+            (a for p, a in attributes.items() if domain is None or self._signature(p)[1] == domain), None
+        )
+        if source is None:
+            return None, 0.0, f"cannot tell: the image shows nothing that is {self.label(prop)} or not", None
+        trail.append(_attribute_step("scene" if scene is not None else "", self.label(prop), source))
+        rows = self._query(_FOLLOW, x=URIRef(source.concept.iri), p=URIRef(prop))
+        trail.append(
+            Step(
+                "sparql",
+                f"{self.label(source.concept.iri)} {self.label(prop)}? -> "
+                + ", ".join(str(r["v"]) for r in rows),
+            )
+        )
+        if not rows:
+            return None, source.confidence * p_subject, "the knowledge graph does not say", None
+        truth = bool(rows[0]["v"]) != bool(op.args.get("negate"))
+        return truth, source.confidence * p_subject, "yes" if truth else "no", None
 
     # ------------------------------------------------------------------ causal
 
-    def _causal_inputs(self, scene: SceneGraph, trail: list[Step]) -> SceneEvidence:
+    def _need_scm(self) -> SCM:
+        if self.scm is None:
+            raise InvalidInputError("this world has no causal model, so it answers no causal question")
+        return self.scm
+
+    def _causal_inputs(self, scene: SceneGraph | None, trail: list[Step]) -> SceneEvidence:
         found = self.evidence(scene)
         trail.extend(found.steps)
         return found
 
-    def _causal_explain(self, op: Op, scene: SceneGraph, trail: list[Step]):
+    def _causal_explain(self, op: Op, scene: SceneGraph | None, trail: list[Step]) -> Result:
+        scm = self._need_scm()
         variable = op.args["variable"]
-        value = _coerce(self.scm, variable, op.args["value"])
+        value = _coerce(scm, variable, op.args["value"])
         seen = self._causal_inputs(scene, trail)
         # The question presupposes variable=value; first ask whether the image bears that out.
-        held = self.scm.query(
-            variable,
-            evidence=seen.evidence,
-            soft_evidence=seen.soft_evidence,
-            samples=self.samples,
-            seed=self.seed,
-        )
+        held = self._ask_scm(variable, seen)
         trail.append(Step("causal", f"{held.query}: {describe(held)}", _certainty(float(held[value]))))
-        if held[value] < 0.5:
+        if scene is not None and held[value] < 0.5:
             return (
                 None,
                 1.0 - float(held[value]),
                 f"{_words(variable)} is not {value} (P={held[value]:.2f})",
                 None,
             )
-        soft = {k: v for k, v in seen.soft_evidence.items() if k != variable}
-        evidence = {**{k: v for k, v in seen.evidence.items() if k != variable}, variable: value}
-        # Abduction over the causes: which parent state does the evidence make more likely than before?
-        best: tuple[float, str, Any] | None = None
-        for parent in sorted(self.scm.graph.predecessors(variable)):
-            posterior = self.scm.query(
-                parent, evidence=evidence, soft_evidence=soft, samples=self.samples, seed=self.seed
-            )
-            prior = self.scm.query(parent, samples=self.samples, seed=self.seed)
-            if not isinstance(posterior, Mapping):
+        others = SceneEvidence(
+            {k: v for k, v in seen.evidence.items() if k != variable},
+            {k: v for k, v in seen.soft_evidence.items() if k != variable},
+            (),
+        )
+        observed = SceneEvidence({**others.evidence, variable: value}, others.soft_evidence, ())
+        # Abduction over the causes: which cause's state does observing variable=value make more likely
+        # than the same other evidence alone does?
+        ranked: list[tuple[float, float, float, str, Any]] = []
+        for parent in sorted(scm.graph.predecessors(variable)):
+            if parent in others.evidence or parent not in scm.variables or scm.domain(parent) is None:
                 continue
-            trail.append(Step("causal", f"{posterior.query}: {describe(posterior)}; prior {describe(prior)}"))
-            for v, p in posterior.items():
-                if p > prior[v] and (best is None or p > best[0]):
-                    best = (float(p), parent, v)
-        if best is None:
-            return None, 1.0, f"nothing in the model explains {variable}={value}", None
-        p, parent, v = best
-        return f"{parent}={v}", p, f"most likely because {parent}={v} (posterior {p:.2f})", None
+            before = self._ask_scm(parent, others)
+            after = self._ask_scm(parent, observed)
+            trail.append(
+                Step("causal", f"{after.query}: {describe(after)}; without {variable}: {describe(before)}")
+            )
+            for v, p in after.items():
+                ranked.append((float(p) - float(before[v]), float(p), float(before[v]), parent, v))
+        ranked.sort(key=lambda r: (-r[0], r[3]))
+        if not ranked or ranked[0][0] <= 0.0:
+            return (
+                None,
+                1.0,
+                f"nothing in the model explains {variable}={value} beyond the other evidence",
+                None,
+            )
+        _, p, base, parent, v = ranked[0]
+        text = (
+            f"most likely because {parent}={v} (P from {base:.2f} to {p:.2f} once {variable}={value} is seen)"
+        )
+        return f"{parent}={v}", p, text, None
 
     def _ask_scm(self, target: str, seen: SceneEvidence, *, do: Mapping[str, Any] | None = None) -> Any:
         """P(target | scene evidence), or with ``do`` the counterfactual P(target_do | scene evidence)."""
+        scm = self._need_scm()
         common = {"evidence": seen.evidence, "soft_evidence": seen.soft_evidence, "samples": self.samples}
         if do:
-            return self.scm.counterfactual(target, do=do, seed=self.seed, **common)
-        return self.scm.query(target, seed=self.seed, **common)
+            return scm.counterfactual(target, do=do, seed=self.seed, **common)
+        return scm.query(target, seed=self.seed, **common)
 
-    def _causal_do(self, op: Op, scene: SceneGraph, trail: list[Step]):
-        target, do = op.args["target"], {k: _coerce(self.scm, k, v) for k, v in op.args["do"].items()}
+    def _causal_observe(self, op: Op, scene: SceneGraph | None, trail: list[Step]) -> Result:
+        scm = self._need_scm()
+        target = op.args["target"]
+        wanted = _coerce(scm, target, op.args["value"])
+        seen = self._causal_inputs(scene, trail)
+        stated = {k: _coerce(scm, k, v) for k, v in op.args["evidence"].items()}
+        given = SceneEvidence(
+            {**{k: v for k, v in seen.evidence.items() if k not in stated}, **stated},
+            {k: v for k, v in seen.soft_evidence.items() if k not in stated},
+            (),
+        )
+        result = self._ask_scm(target, given)
+        trail.append(Step("causal", f"{result.query}: {describe(result)}"))
+        p = float(result[wanted])
+        yes = p >= 0.5
+        return yes, _certainty(p), f"{'yes' if yes else 'no'} (P={p:.2f})", None
+
+    def _causal_do(self, op: Op, scene: SceneGraph | None, trail: list[Step]) -> Result:
+        scm = self._need_scm()
+        target, do = op.args["target"], {k: _coerce(scm, k, v) for k, v in op.args["do"].items()}
         seen = self._causal_inputs(scene, trail)
         factual = self._ask_scm(target, seen)
         # In this scene, under the intervention: P(target_do | evidence). When the evidence is on
@@ -500,7 +818,8 @@ class Executor:
         after = self._ask_scm(target, seen, do=do)
         trail.append(Step("causal", f"{factual.query}: {describe(factual)}"))
         trail.append(Step("causal", f"{after.query}: {describe(after)}"))
-        unit = self.scm.spec.variables[target].unit
+        spec = scm.spec.variables.get(target)
+        unit = spec.unit if spec is not None else None
         if hasattr(after, "items"):
             mode = max(after.items(), key=lambda kv: kv[1])
             return mode[0], mode[1], f"{target} would most likely be {mode[0]} (p={mode[1]:.2f})", None
@@ -510,10 +829,11 @@ class Executor:
         within = after.probability(mean - 0.1 * abs(mean), mean + 0.1 * abs(mean))
         return round(mean, 3), within, text, unit
 
-    def _causal_counterfactual(self, op: Op, scene: SceneGraph, trail: list[Step]):
+    def _causal_counterfactual(self, op: Op, scene: SceneGraph | None, trail: list[Step]) -> Result:
+        scm = self._need_scm()
         target = op.args["target"]
-        wanted = _coerce(self.scm, target, op.args["value"])
-        do = {k: _coerce(self.scm, k, v) for k, v in op.args["do"].items()}
+        wanted = _coerce(scm, target, op.args["value"])
+        do = {k: _coerce(scm, k, v) for k, v in op.args["do"].items()}
         seen = self._causal_inputs(scene, trail)
         result = self._ask_scm(target, seen, do=do)
         trail.append(Step("causal", f"{result.query}: {describe(result)} (abduction, action, prediction)"))
@@ -522,12 +842,16 @@ class Executor:
         return yes, _certainty(p), f"{'yes' if yes else 'no'} (P={p:.2f})", None
 
 
-def _nearest_first(members: list[_Member]) -> _Member:
-    """ "The car" of a question: the one nearest the crosswalk (the vehicle the scene's causal
-    model describes) when several approach it, else the likeliest."""
-    return min(
-        members,
-        key=lambda m: (m.obj.distance_to_crosswalk is None, m.obj.distance_to_crosswalk or 0.0, -m.p),
+def _rule_name(executor: Executor, row: Any) -> str:
+    return str(row["label"]) if row.get("label") is not None else executor.label(str(row["rule"]))
+
+
+def _attribute_step(whose: str, what: str, attribute: Attribute) -> Step:
+    owner = f"{whose}: " if whose else ""
+    return Step(
+        "scene",
+        f"{owner}{what} {attribute.value} ({attribute.how} p={attribute.confidence:.3f})",
+        attribute.confidence,
     )
 
 
@@ -538,7 +862,7 @@ def _members_step(what: str, members: list[_Member]) -> Step:
     )
 
 
-def _absent_confidence(members: list[_Member]) -> float:
+def _absent(members: list[_Member]) -> float:
     absent = 1.0
     for m in members:
         absent *= 1.0 - m.p

@@ -80,11 +80,31 @@ class Schema:
     def subclasses(self, cls: str) -> frozenset[str]:
         return frozenset(c for c, supers in self.superclasses.items() if cls in supers)
 
-    def property_for_value(self, value: str) -> str | None:
-        """The property whose range is the class of ``value`` (``mr:wet`` -> ``mr:surface``)."""
-        kind = self.types.get(value)
-        matches = sorted(p for p, r in self.ranges.items() if r == kind)
+    def property_for_value(self, value: str, *, among: Iterable[str] | None = None) -> str | None:
+        """The property whose range is the class of ``value`` (``mr:wet`` -> ``mr:surface``),
+        the first in IRI order among ``among`` when given."""
+        kind = self.types.get(value, CLASS if value in self.superclasses else None)
+        allowed = None if among is None else set(among)
+        matches = sorted(
+            p for p, r in self.ranges.items() if _in_range(kind, r) and (allowed is None or p in allowed)
+        )
         return matches[0] if matches else None
+
+    def applicable(self, cls: str) -> frozenset[str]:
+        """The properties an instance of ``cls`` can have: no ``rdfs:domain``, or a domain above or
+        below ``cls`` (a road user may have a vehicle's colour)."""
+        supers = self.superclasses.get(cls, frozenset({cls}))
+        return frozenset(
+            p
+            for p in self.ranges
+            if p not in self.domains
+            or self.domains[p] in supers
+            or cls in self.superclasses.get(self.domains[p], frozenset())
+        )
+
+    def value_kinds(self, properties: Iterable[str]) -> set[str]:
+        """The lexicon kinds of the values of ``properties``: their ranges' IRIs, or ``CLASS``."""
+        return {CLASS if r == _RDFS_CLASS else r for p in properties if (r := self.ranges.get(p))}
 
 
 def variable_concepts(
@@ -106,8 +126,24 @@ def variable_concepts(
     for value in domain:
         key = f"{name}={value}"
         label = (words if str(value) == "1" else f"no {words}") if binary else f"{words} is {value}"
-        concepts.append(Concept(key, label, "state", tuple(phrases.get(key, ()))))
+        extra = tuple(phrases.get(key, ()))
+        if binary and str(value) == "1":
+            # A 0/1 variable's own words ("the prisoner dies") say that it holds.
+            extra += tuple(w for w in phrases.get(name, ()) if w not in extra)
+        concepts.append(Concept(key, label, "state", extra))
     return concepts
+
+
+def scm_phrases(scm: Any) -> dict[str, list[str]]:
+    """The description of each variable of an SCM, exogenous ones included, as a phrase for it."""
+    out: dict[str, list[str]] = {}
+    for name in scm.variables:
+        if scm.spec.variables[name].description:
+            out[name] = [scm.spec.variables[name].description]
+    for name in scm.exogenous:
+        if scm.spec.exogenous[name].description:
+            out[name] = [scm.spec.exogenous[name].description]
+    return out
 
 
 def variable_words(name: str) -> str:
@@ -196,20 +232,32 @@ class Lexicon:
     @classmethod
     def from_kg(cls, kg: Any, *, scm: Any, bindings: Any, **kwargs: object) -> Lexicon:
         """The lexicon of a :class:`~mmreason.kg.KnowledgeGraph` (asserted knowledge, not the
-        ``predicted`` graph) and of an SCM's variables, with the extra words of its bindings."""
-        from mmreason.kg.vocab import PREDICTED_GRAPH
+        ``predicted`` or image graphs) and of an SCM's variables, exogenous ones included, with
+        the extra words of its bindings (either may be None)."""
+        from mmreason.kg.vocab import IMAGE_GRAPH, PREDICTED_GRAPH
 
         graph = Graph()
         for triple in kg.construct(
-            "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } FILTER(?g != ?predicted) }",
+            "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } "
+            "FILTER(?g != ?predicted && !STRSTARTS(STR(?g), STR(?image))) }",
             predicted=PREDICTED_GRAPH,
+            image=IMAGE_GRAPH,
         ):
             graph.add(triple)
-        variables = {name: scm.domain(name) or () for name in scm.variables}
-        return cls.from_rdf(graph, variables=variables, phrases=bindings.phrases(), **kwargs)
+        variables = {}
+        if scm is not None:
+            variables = {name: scm.domain(name) or () for name in (*scm.variables, *scm.exogenous)}
+        phrases = scm_phrases(scm) if scm is not None else {}
+        for key, words in (bindings.phrases() if bindings is not None else {}).items():
+            phrases[key] = [*phrases.get(key, []), *(w for w in words if w not in phrases.get(key, []))]
+        return cls.from_rdf(graph, variables=variables, phrases=phrases, **kwargs)
 
     def concept(self, key: str) -> Concept:
         return self._by_key[key]
+
+    def get(self, key: str) -> Concept | None:
+        """The concept with this key, or None."""
+        return self._by_key.get(key)
 
     def of_kind(self, kind: str) -> tuple[Concept, ...]:
         return tuple(c for c in self.concepts if c.kind == kind)
@@ -242,6 +290,13 @@ class Lexicon:
         if ranked and ranked[0].score >= (self.threshold if threshold is None else threshold):
             return ranked[0]
         return None
+
+
+_RDFS_CLASS = str(RDFS.Class)
+
+
+def _in_range(kind: str | None, range_iri: str) -> bool:
+    return kind is not None and (kind == range_iri or (kind == CLASS and range_iri == _RDFS_CLASS))
 
 
 def _kind_allowed(kind: str, allowed: set[str]) -> bool:

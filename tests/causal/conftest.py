@@ -45,7 +45,7 @@ def firing_squad() -> SCM:
 
 @pytest.fixture(scope="session")
 def crossing() -> SCM:
-    return SCM.from_file(bundled_graphs_dir() / "crossing.scm.toml", device="cpu")
+    return SCM.from_file(bundled_graphs_dir() / "crossing" / "crossing.scm.toml", device="cpu")
 
 
 @pytest.fixture(scope="session")

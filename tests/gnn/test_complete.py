@@ -9,7 +9,8 @@ from rdflib import URIRef
 from mmreason import InvalidInputError, ModelLoadError, UnknownEntityError
 from mmreason.gnn import TrainingConfig, train_link_predictor
 from mmreason.gnn.complete import complete, model_iri, predicted_facts
-from mmreason.kg import ASSERTED_GRAPH, MR, PREDICTED_GRAPH, KnowledgeGraph
+from mmreason.kg import ASSERTED_GRAPH, PREDICTED_GRAPH, KnowledgeGraph
+from mmreason.worlds.crossing import MR
 
 FAST = TrainingConfig(dim=16, epochs=60, lr=0.05, eval_every=10)
 

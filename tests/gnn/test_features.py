@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mmreason import InvalidInputError, MmreasonError
+from mmreason import InvalidInputError
 from mmreason.gnn import hashed_features, nearest_entities, train_link_predictor
 from mmreason.gnn.features import entity_labels, label_of, resolve_features
 
@@ -72,11 +72,9 @@ def test_learned_means_no_features():
 
 @pytest.mark.slow
 def test_clip_text_features_live_in_the_bundled_clip_space():
-    encoder = pytest.importorskip("mmreason.vision.encoder")
-    try:
-        clip = encoder.ClipEncoder.default(device="cpu")
-    except MmreasonError as exc:
-        pytest.skip(f"the bundled CLIP checkpoint does not load here: {exc}")
+    from mmreason.vision.encoder import ClipEncoder
+
+    clip = ClipEncoder.default(device="cpu")
     labels = ["car", "pedestrian", "red light"]
     features, name = resolve_features("clip", labels)
     assert name == "clip"
@@ -112,17 +110,15 @@ def test_minilm_label_features_put_related_labels_close():
 
 @pytest.mark.slow
 def test_image_regions_retrieve_kg_entities_through_clip_label_features():
-    encoder_module = pytest.importorskip("mmreason.vision.encoder")
-    world = pytest.importorskip("mmreason.vision.world")
-    proposals = pytest.importorskip("mmreason.vision.proposals")
-    from mmreason.kg import MR, KnowledgeGraph, bundled_graphs_dir
+    from mmreason.kg import KnowledgeGraph, bundled_graphs_dir
+    from mmreason.vision import proposals
+    from mmreason.vision.encoder import ClipEncoder
+    from mmreason.worlds import crossing as world
+    from mmreason.worlds.crossing import MR
 
-    try:
-        clip = encoder_module.ClipEncoder.default(device="cpu")
-    except MmreasonError as exc:
-        pytest.skip(f"the bundled CLIP checkpoint does not load here: {exc}")
+    clip = ClipEncoder.default(device="cpu")
     kg = KnowledgeGraph.open()
-    kg.load(bundled_graphs_dir() / "crossing.ttl", progress=False)
+    kg.load(bundled_graphs_dir() / "crossing" / "crossing.ttl", progress=False)
     classes = {"car": MR.Car, "truck": MR.Truck, "bus": MR.Bus, "pedestrian": MR.Pedestrian}
     entities = [str(iri) for iri in classes.values()]
     labels = entity_labels(entities, kg)

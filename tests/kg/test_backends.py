@@ -10,7 +10,8 @@ import pytest
 from rdflib import RDF, RDFS, XSD, Literal, URIRef
 
 from mmreason.errors import GraphParseError, InvalidInputError, MissingFileError, QueryError
-from mmreason.kg import ASSERTED_GRAPH, IMAGE_GRAPH, MR, PREDICTED_GRAPH, KnowledgeGraph, bundled_graphs_dir
+from mmreason.kg import ASSERTED_GRAPH, IMAGE_GRAPH, PREDICTED_GRAPH, KnowledgeGraph, bundled_graphs_dir
+from mmreason.worlds.crossing import MR
 
 EX = "http://example.org/"
 A, B, C = URIRef(EX + "a"), URIRef(EX + "b"), URIRef(EX + "c")
@@ -115,7 +116,7 @@ def test_prefixes_of_loaded_files_and_standard_ones(kg: KnowledgeGraph, tmp_path
 
 
 def test_crossing_ontology_subclass_closure(kg: KnowledgeGraph) -> None:
-    kg.load(bundled_graphs_dir() / "crossing.ttl")
+    kg.load(bundled_graphs_dir() / "crossing" / "crossing.ttl")
     scene = URIRef("http://mmreason.org/scene/s1/")
     car, bus, walker, light = (URIRef(str(scene) + n) for n in ("car1", "bus1", "ped1", "light1"))
     kg.add(
@@ -143,7 +144,7 @@ def test_crossing_ontology_subclass_closure(kg: KnowledgeGraph) -> None:
 
 
 def test_scene_facts_join_the_traffic_rules(kg: KnowledgeGraph) -> None:
-    kg.load(bundled_graphs_dir() / "crossing.ttl")
+    kg.load(bundled_graphs_dir() / "crossing" / "crossing.ttl")
     scene, car, walker, light = (
         URIRef(f"http://mmreason.org/scene/s2/{n}") for n in ("", "car", "ped", "light")
     )
@@ -309,10 +310,10 @@ def test_load_refuses_missing_file_and_unknown_extension(kg: KnowledgeGraph, tmp
 
 
 def test_to_pyg_is_the_same_on_every_backend(kg: KnowledgeGraph) -> None:
-    kg.load(bundled_graphs_dir() / "crossing.ttl")
+    kg.load(bundled_graphs_dir() / "crossing" / "crossing.ttl")
     data, index = kg.to_pyg()
     reference = KnowledgeGraph.open()
-    reference.load(bundled_graphs_dir() / "crossing.ttl")
+    reference.load(bundled_graphs_dir() / "crossing" / "crossing.ttl")
     ref_data, ref_index = reference.to_pyg()
     assert index.entities == ref_index.entities and index.relations == ref_index.relations
     assert index.labels == ref_index.labels

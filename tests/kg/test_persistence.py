@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from rdflib import URIRef
 
-from mmreason.kg import MR, KnowledgeGraph, bundled_graphs_dir
+from mmreason.kg import KnowledgeGraph, bundled_graphs_dir
+from mmreason.worlds.crossing import MR
 from mmreason.kg.backends import oxigraph as oxigraph_backend
 
 BULK_TRIPLES = 40_000
@@ -23,7 +24,7 @@ def test_reopen_keeps_facts_and_prefixes(tmp_path: Path) -> None:
     ttl = tmp_path / "extra.ttl"
     ttl.write_text("@prefix ex: <http://example.org/> .\nex:a ex:knows ex:b .\n")
     with KnowledgeGraph.open(location) as kg:
-        kg.load(bundled_graphs_dir() / "crossing.ttl")
+        kg.load(bundled_graphs_dir() / "crossing" / "crossing.ttl")
         kg.load(ttl)
         count = len(kg)
     with KnowledgeGraph.open(location) as kg:
@@ -63,7 +64,7 @@ def test_sigkill_during_bulk_load_leaves_old_or_new_count(tmp_path: Path) -> Non
     _write_ntriples(data, BULK_TRIPLES)
     store = tmp_path / "store"
     with KnowledgeGraph.open(f"oxigraph:{store}") as kg:
-        kg.load(bundled_graphs_dir() / "crossing.ttl")
+        kg.load(bundled_graphs_dir() / "crossing" / "crossing.ttl")
 
     def run(graph: str, kill_after: float | None) -> bool:
         parent, child = ctx.Pipe(duplex=False)

@@ -6,12 +6,13 @@ import pytest
 from rdflib import RDF, RDFS, Graph, URIRef
 
 from mmreason.errors import UnknownNameError
-from mmreason.kg import MR, MR_GRAPHS, bundled_graphs_dir, graph_iri, scene_graph_iri, vocab
+from mmreason.kg import MR_GRAPHS, bundled_graphs_dir, graph_iri, scene_graph_iri, vocab
+from mmreason.worlds.crossing import MR
 
 
 @pytest.fixture(scope="module")
 def ontology() -> Graph:
-    return Graph().parse(bundled_graphs_dir() / "crossing.ttl")
+    return Graph().parse(bundled_graphs_dir() / "crossing" / "crossing.ttl")
 
 
 def test_every_named_concept_has_a_lower_case_label(ontology: Graph) -> None:

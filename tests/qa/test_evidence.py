@@ -5,20 +5,38 @@ import pytest
 from mmreason import InvalidInputError
 from mmreason.causal import SCM
 from mmreason.causal.bindings import Bindings
-from mmreason.paths import bundled_graphs_dir
 from mmreason.qa.evidence import LIKELIHOOD_FLOOR, _within_bounds, scene_evidence
-from tests.qa.test_executor import SCENE
+from mmreason.worlds import resolve_world
+from mmreason.worlds.crossing import MR
+from tests.qa.scenes import DISTANCE, LAMPS, SCENE, SPEED
+
+WORLD = resolve_world("crossing")
+# The subclass closure the KG would give, by hand.
+CLOSURE = {
+    str(MR.Vehicle): frozenset({str(MR.Vehicle), str(MR.Car), str(MR.Truck), str(MR.Bus)}),
+    str(MR.Pedestrian): frozenset({str(MR.Pedestrian)}),
+    str(MR.TrafficLight): frozenset({str(MR.TrafficLight)}),
+}
+
+
+def subclasses(cls):
+    return CLOSURE.get(cls, frozenset({cls}))
+
+
+def evidence(scene, bindings, **kwargs):
+    return scene_evidence(scene, bindings, subclasses=subclasses, **kwargs)
+
+
+def with_object(index, obj):
+    objects = list(SCENE.objects)
+    objects[index] = obj
+    return dataclasses.replace(SCENE, objects=tuple(objects))
 
 
 @pytest.fixture(scope="module")
 def crossing():
-    scm = SCM.from_file(bundled_graphs_dir() / "crossing.scm.toml", device="cpu")
-    return scm, Bindings.from_file(bundled_graphs_dir() / "crossing.bindings.toml", scm=scm)
-
-
-PEDESTRIANS = {
-    "http://mmreason.org/crossing#Pedestrian": frozenset({"http://mmreason.org/crossing#Pedestrian"})
-}
+    scm = SCM.from_file(WORLD.scm, device="cpu")
+    return scm, Bindings.from_file(WORLD.bindings, scm=scm)
 
 
 @pytest.mark.parametrize(
@@ -31,9 +49,7 @@ def test_readings_within_resolution_of_a_bound_take_the_bound(reading, value):
 
 def test_scene_attributes_become_likelihoods(crossing):
     _, bindings = crossing
-    found = scene_evidence(
-        SCENE, bindings, type_iris=PEDESTRIANS, bounds={"DistanceToCrosswalk": (10.0, 60.0)}
-    )
+    found = evidence(SCENE, bindings, bounds={"DistanceToCrosswalk": (10.0, 60.0)})
     assert found.soft_evidence["Weather"]["rain"] == pytest.approx(0.9)
     # The other weathers share what CLIP left: (1 - 0.9) / 2 each.
     assert found.soft_evidence["Weather"]["clear"] == pytest.approx(0.05)
@@ -45,19 +61,16 @@ def test_scene_attributes_become_likelihoods(crossing):
 
 def test_a_reading_just_outside_the_range_is_clamped_and_said(crossing):
     _, bindings = crossing
-    near = dataclasses.replace(SCENE.objects[1], distance_to_crosswalk=9.875)
-    scene = dataclasses.replace(SCENE, objects=(SCENE.objects[0], near, *SCENE.objects[2:]))
-    found = scene_evidence(
-        scene, bindings, type_iris=PEDESTRIANS, bounds={"DistanceToCrosswalk": (10.0, 60.0)}
-    )
+    scene = with_object(1, SCENE.objects[1].with_measures({DISTANCE: 9.875}))
+    found = evidence(scene, bindings, bounds={"DistanceToCrosswalk": (10.0, 60.0)})
     assert found.evidence["DistanceToCrosswalk"] == 10.0
     assert any("within the reading resolution" in s.detail for s in found.steps)
 
 
 def test_no_pedestrian_on_the_crosswalk_keeps_a_floor(crossing):
     _, bindings = crossing
-    scene = dataclasses.replace(SCENE, objects=SCENE.objects[:3])
-    found = scene_evidence(scene, bindings, type_iris=PEDESTRIANS)
+    scene = dataclasses.replace(SCENE, relations=())
+    found = evidence(scene, bindings)
     assert found.soft_evidence["PedestrianOnCrosswalk"] == {0: 1.0, 1: LIKELIHOOD_FLOOR}
 
 
@@ -67,14 +80,32 @@ def test_no_pedestrian_on_the_crosswalk_keeps_a_floor(crossing):
         ({"DistanceToCrosswalk": {"resolution": -1}}, "resolution: expected a positive number"),
         ({"Road": {"resolution": 0.1}}, "resolution: expected a positive number for a real-valued"),
         ({"Road": {"values": {"icy": "mr:wet"}}}, r"'icy' is not in the domain \['dry', 'wet'\]"),
-        ({"Road": {"kg": {"scene": "zz:surface"}}}, "unknown prefix 'zz'"),
+        ({"Road": {"kg": {"scene": "zz:surface"}}}, "variables.Road.kg.scene: unknown prefix 'zz'"),
         ({"Road": {"kg": {"object": "mr:Road"}}}, "needs property"),
+        (
+            {"Speed": {"kg": {"object": "mr:Car", "property": "mr:speed", "pick": "nearest"}}},
+            r"variables.Speed.kg.pick: expected \{ least",
+        ),
     ],
 )
 def test_bad_bindings_name_the_field(crossing, table, match):
     scm, _ = crossing
     with pytest.raises(InvalidInputError, match=match):
-        Bindings.from_dict({"variables": table}, scm=scm, path="b.toml")
+        Bindings.from_dict({"variables": table}, scm=scm, path="b.toml", prefixes=WORLD.prefixes)
+
+
+def test_bindings_use_the_ontologys_own_prefixes(crossing):
+    scm, _ = crossing
+    prefixes = {"g": "http://example.org/garden#"}
+    bound = Bindings.from_dict(
+        {"variables": {"Road": {"kg": {"scene": "g:surface"}, "values": {"wet": "g:wet"}}}},
+        scm=scm,
+        prefixes=prefixes,
+    )
+    assert str(bound["Road"].source.property) == "http://example.org/garden#surface"
+    # Without the world's prefixes, "g:" is not known, and the message says which are.
+    with pytest.raises(InvalidInputError, match="unknown prefix 'g'.*known: .*mm"):
+        Bindings.from_dict({"variables": {"Road": {"kg": {"scene": "g:surface"}}}}, scm=scm)
 
 
 def test_bindings_for_an_unknown_variable_are_refused(crossing):
@@ -87,17 +118,24 @@ def test_the_nearest_vehicles_speed_and_brake_lights_are_evidence(crossing):
     _, bindings = crossing
     # The nearest vehicle (12.5 m) brakes (p 0.97) at 12.25 m/s; the farther car's lamps are off.
     near, far = SCENE.objects[1], SCENE.objects[0]
-    assert near.braking is True and far.braking is False
+    assert near.attribute(LAMPS).concept.name == "brakeLightsOn"
+    assert far.attribute(LAMPS).concept.name == "brakeLightsOff"
     bounds = {"DistanceToCrosswalk": (10.0, 60.0), "Speed": (8.0, 17.0)}
-    found = scene_evidence(SCENE, bindings, type_iris=PEDESTRIANS, bounds=bounds)
+    found = evidence(SCENE, bindings, bounds=bounds, units={DISTANCE: "m", SPEED: "m/s"})
     assert found.evidence == {"DistanceToCrosswalk": 12.5, "Speed": 12.25}
     # Two values: the one CLIP did not pick gets the rest.
     assert found.soft_evidence["DriverBrakes"] == pytest.approx({1: 0.97, 0: 0.03})
-    assert any("brakeLights on" in s.detail for s in found.steps)
+    assert any("brake lights on" in s.detail for s in found.steps)
     assert any(s.detail.startswith("Speed = 12.25 m/s") for s in found.steps)
     # A reading of 17.5 m/s is off the model's range by more than the resolution: not used, and said.
-    fast = dataclasses.replace(near, speed=17.5)
-    scene = dataclasses.replace(SCENE, objects=(far, fast, *SCENE.objects[2:]))
-    found = scene_evidence(scene, bindings, type_iris=PEDESTRIANS, bounds=bounds)
+    scene = with_object(1, near.with_measures({SPEED: 17.5}))
+    found = evidence(scene, bindings, bounds=bounds)
     assert "Speed" not in found.evidence
     assert any("Speed read as 17.500" in s.detail and "not used" in s.detail for s in found.steps)
+
+
+def test_the_light_binding_reads_the_likeliest_traffic_light(crossing):
+    _, bindings = crossing
+    found = evidence(SCENE, bindings)
+    # Read without a distribution: red at 0.95, the other two states share the rest.
+    assert found.soft_evidence["Light"] == pytest.approx({"red": 0.95, "yellow": 0.025, "green": 0.025})

@@ -2,78 +2,46 @@
 
 import pytest
 
+from mmreason import ImageError
 from mmreason.causal import SCM
 from mmreason.causal.bindings import Bindings
 from mmreason.kg import KnowledgeGraph
-from mmreason.paths import bundled_graphs_dir
 from mmreason.qa.executor import Executor
 from mmreason.qa.lexicon import Lexicon
 from mmreason.qa.parser import QuestionParser
-from mmreason.vision.grounding import Attribute, GroundedObject, SceneGraph, world_value
 from mmreason.vision.vocabulary import Vocabulary
+from mmreason.worlds import resolve_world
+from tests.qa.scenes import SCENE
 
-VOCAB = Vocabulary.from_file()
-
-
-def attr(kind: str, name: str, p: float) -> Attribute:
-    concept = VOCAB.by_name(kind, name)
-    value = concept.label if kind == "type" else name.removesuffix("Light") if kind == "light" else name
-    return Attribute(concept, value, p)
-
-
-def lamps(on: bool, p: float) -> Attribute:
-    # Two states: CLIP's distribution is p for the one read and 1 - p for the other.
-    lit, dark = VOCAB.by_name("brakes", "brakeLightsOn"), VOCAB.by_name("brakes", "brakeLightsOff")
-    concept = lit if on else dark
-    distribution = {lit.iri: p if on else 1.0 - p, dark.iri: 1.0 - p if on else p}
-    return Attribute(concept, world_value(concept), p, distribution)
-
-
-def obj(i, kind, p, colour=None, pc=1.0, x=0, on=False, distance=None, speed=None, brakes=None):
-    return GroundedObject(
-        id=f"{kind.lower()}-{i}",
-        type=attr("type", kind, p),
-        colour=None if colour is None else attr("colour", colour, pc),
-        bbox=(x, 200, x + 40, 240),
-        on_crosswalk=on,
-        distance_to_crosswalk=distance,
-        source="hand",
-        speed=speed,
-        brake_lights=brakes,
-    )
-
-
-SCENE = SceneGraph(
-    image_id="hand",
-    size=(640, 320),
-    weather=attr("weather", "rain", 0.9),
-    road=attr("road", "wet", 0.8),
-    light=attr("light", "redLight", 0.95),
-    traffic_light_bbox=(610, 265, 630, 318),
-    objects=(
-        obj(0, "Car", 0.9, "red", 0.8, x=10, distance=30.0, speed=15.0, brakes=lamps(False, 0.9)),
-        obj(1, "Car", 0.6, "blue", 0.9, x=100, distance=12.5, speed=12.25, brakes=lamps(True, 0.97)),
-        obj(2, "Truck", 0.7, "red", 0.5, x=300, brakes=lamps(False, 0.8)),
-        obj(3, "Pedestrian", 0.99, x=570, on=True),
-    ),
-    crosswalk_bbox=(560, 135, 600, 262),
-    pixels_per_metre=8.0,
-    proposer="hand",
-    model="hand",
-)
+WORLD = resolve_world("crossing")
 
 
 def make_runner(kg):
-    scm = SCM.from_file(bundled_graphs_dir() / "crossing.scm.toml", device="cpu")
-    bindings = Bindings.from_file(bundled_graphs_dir() / "crossing.bindings.toml", scm=scm)
-    executor = Executor(kg=kg, scm=scm, bindings=bindings, samples=2000, seed=0)
+    scm = SCM.from_file(WORLD.scm, device="cpu")
+    bindings = Bindings.from_file(WORLD.bindings, scm=scm)
+    executor = Executor(
+        kg=kg,
+        scm=scm,
+        bindings=bindings,
+        vocabulary=Vocabulary.from_world(WORLD),
+        focus=WORLD.vision.focus,
+        samples=2000,
+        seed=0,
+    )
     parser = QuestionParser(Lexicon.from_kg(kg, scm=scm, bindings=bindings))
-    return lambda question, scene=SCENE: executor.run(parser.parse(question), scene)
+
+    def run(question, scene=SCENE):
+        program = parser.parse(question)
+        answer = executor.run(program, scene)
+        return answer, program
+
+    return run
 
 
 def crossing_kg():
     kg = KnowledgeGraph.open()
-    kg.load(bundled_graphs_dir() / "crossing.ttl")
+    for path in WORLD.ontology:
+        kg.load(path)
     return kg
 
 
@@ -97,7 +65,9 @@ def run():
         ("Is the road wet?", True, 0.8),
         ("Is it raining?", True, 0.9),
         ("What is the weather?", "rain", 0.9),
+        # The light is a traffic light for sure (p 1.0), red at 0.95.
         ("What colour is the traffic light?", "red", 0.95),
+        ("Is the light red?", True, 0.95),
         ("Is anyone on the crosswalk?", True, 0.99),
         ("Which vehicle is closest to the crosswalk?", "blue car", 0.6 * 0.9),
         ("How far is the car from the crosswalk?", 12.5, 0.6),
@@ -110,29 +80,32 @@ def run():
         # Only the red-light rule requires stopping (the crosswalk rule asks to yield): P(red) = 0.95.
         ("Must the car stop?", True, 0.95),
         ("Is the road slippery?", True, 0.8),
+        # The crosswalk is a region the world's reader found, not a counted object.
+        ("Is there a crosswalk?", True, 1.0),
     ],
 )
 def test_hand_built_scene_gives_known_answers(run, question, value, confidence):
-    answer = run(question)
+    answer, program = run(question)
     assert answer.value == value
-    assert answer.confidence == pytest.approx(confidence, abs=1e-9)
+    # An answer is never surer than the reading of its question.
+    assert answer.confidence == pytest.approx(min(confidence, program.confidence), abs=1e-9)
     assert answer.steps
 
 
 def test_absent_objects_are_said_to_be_absent(run):
-    answer = run("What colour is the bus?")
+    answer, _ = run("What colour is the bus?")
     assert answer.value is None
     assert "no bus" in answer.text
 
 
 def test_rule_answer_names_the_rule_and_the_sparql_behind_it(run):
-    answer = run("Must the car stop?")
+    answer, _ = run("Must the car stop?")
     assert "vehicles stop at a red light" in answer.text
     assert any(step.kind == "sparql" for step in answer.steps)
 
 
 def test_counterfactual_uses_image_evidence_and_the_scm(run):
-    answer = run("Would the car have stopped before the crosswalk if the road had been dry?")
+    answer, _ = run("Would the car have stopped before the crosswalk if the road had been dry?")
     kinds = [step.kind for step in answer.steps]
     assert "causal" in kinds and "ground" in kinds
     assert isinstance(answer.value, bool)
@@ -140,16 +113,16 @@ def test_counterfactual_uses_image_evidence_and_the_scm(run):
 
 
 def test_explanation_presupposes_what_the_image_shows(run):
-    why = run("Why is the road wet?")
+    why, _ = run("Why is the road wet?")
     assert why.value == "Weather=rain"
-    not_dry = run("Why is the road dry?")
+    not_dry, _ = run("Why is the road dry?")
     assert not_dry.value is None and "not dry" in not_dry.text
 
 
 def _predict(kg, s, p, o, score):
     from rdflib import RDF, XSD, Literal, URIRef
 
-    from mmreason.kg.vocab import MR as VOCAB
+    from mmreason.kg.vocab import MM
 
     statement = URIRef("urn:test:prediction")
     kg.add(
@@ -159,19 +132,19 @@ def _predict(kg, s, p, o, score):
             (statement, RDF.subject, s),
             (statement, RDF.predicate, p),
             (statement, RDF.object, o),
-            (statement, VOCAB.confidence, Literal(score, datatype=XSD.double)),
+            (statement, MM.confidence, Literal(score, datatype=XSD.double)),
         ],
         graph="predicted",
     )
 
 
 def test_a_gnn_prediction_answers_when_the_asserted_rules_are_silent():
-    from mmreason.kg.vocab import MR as VOCAB
+    from mmreason.worlds.crossing import MR as VOCAB
 
     kg = crossing_kg()
-    kg.update("DELETE WHERE { GRAPH ?g { ?rule mr:when ?state ; ?p ?o } }", state=VOCAB.redLight)
+    kg.update("DELETE WHERE { GRAPH ?g { ?rule mm:when ?state ; ?p ?o } }", state=VOCAB.redLight)
     _predict(kg, VOCAB.redLight, VOCAB.requires, VOCAB.stop, 0.8)
-    answer = make_runner(kg)("Must the car stop?")
+    answer, _ = make_runner(kg)("Must the car stop?")
     assert answer.value is True
     # P(red) from the image times the GNN's calibrated score.
     assert answer.confidence == pytest.approx(0.95 * 0.8)
@@ -181,11 +154,45 @@ def test_a_gnn_prediction_answers_when_the_asserted_rules_are_silent():
 def test_predicted_facts_never_pass_for_asserted_ones():
     from rdflib import Literal
 
-    from mmreason.kg.vocab import MR as VOCAB
+    from mmreason.worlds.crossing import MR as VOCAB
 
     kg = crossing_kg()
     # A wrong prediction: a wet road is not slippery. Only the asserted fact may be read.
     _predict(kg, VOCAB.wet, VOCAB.isSlippery, Literal(False), 0.99)
-    answer = make_runner(kg)("Is the road slippery?")
+    answer, _ = make_runner(kg)("Is the road slippery?")
     assert answer.value is True
     assert next(s for s in answer.steps if s.kind == "sparql").detail.endswith("-> True")
+
+
+@pytest.mark.parametrize(
+    ("question", "value", "text"),
+    [
+        ("Is a bus a vehicle?", True, "yes: a bus is a vehicle"),
+        ("Is a pedestrian a vulnerable road user?", True, "a pedestrian is a vulnerable road user"),
+        ("Is a pedestrian a vehicle?", False, "no: the knowledge graph says a pedestrian is a vulnerable road user"),
+        ("What kind of thing is a bus?", "vehicle", "a bus is a vehicle"),
+        # Read as the action of the crosswalk rule, which binds vehicles, so buses.
+        ("Must a bus yield to pedestrians?", None, "vehicles yield to pedestrians on the crosswalk"),
+        # A rule whose condition only an image can show.
+        ("Must a car stop?", None, "it depends on what the image shows: vehicles stop at a red light"),
+        ("Must a pedestrian stop?", False, "no: nothing in the knowledge graph says"),
+    ],
+)
+def test_knowledge_questions_need_no_image(run, question, value, text):
+    answer, _ = run(question, scene=None)
+    assert answer.value == value
+    assert text in answer.text
+    assert answer.confidence == pytest.approx(1.0)
+
+
+def test_an_image_question_without_an_image_says_so(run):
+    with pytest.raises(ImageError, match="asks about an image, and none was given"):
+        run("How many cars are there?", scene=None)
+
+
+def test_a_property_the_image_does_not_show_is_inferred_by_the_scm_when_bound(run):
+    # Without an image the weather is the SCM's prior: clear 0.55, cloudy 0.25, rain 0.20.
+    answer, _ = run("What is the weather?", scene=None)
+    assert answer.value == "clear"
+    assert answer.confidence == pytest.approx(0.55, abs=1e-9)
+    assert "inferred by the causal model" in answer.text

@@ -6,18 +6,20 @@ from mmreason import QuestionNotUnderstoodError
 from mmreason.causal import SCM
 from mmreason.causal.bindings import Bindings
 from mmreason.kg import KnowledgeGraph
-from mmreason.paths import bundled_graphs_dir
 from mmreason.qa.lexicon import CLASS, Concept, Lexicon, variable_concepts, variable_words
-from mmreason.qa.parser import EXAMPLES, QuestionParser, normalize
+from mmreason.qa.parser import QuestionParser, normalize
+from mmreason.worlds import resolve_world
+
+WORLD = resolve_world("crossing")
 
 
 @pytest.fixture(scope="module")
 def parser() -> QuestionParser:
     kg = KnowledgeGraph.open()
-    kg.load(bundled_graphs_dir() / "crossing.ttl")
-    scm = SCM.from_file(bundled_graphs_dir() / "crossing.scm.toml", device="cpu")
-    bindings = Bindings.from_file(bundled_graphs_dir() / "crossing.bindings.toml", scm=scm)
-    return QuestionParser(Lexicon.from_kg(kg, scm=scm, bindings=bindings))
+    kg.load(WORLD.ontology[0])
+    scm = SCM.from_file(WORLD.scm, device="cpu")
+    bindings = Bindings.from_file(WORLD.bindings, scm=scm)
+    return QuestionParser(Lexicon.from_kg(kg, scm=scm, bindings=bindings), examples=WORLD.examples)
 
 
 @pytest.mark.parametrize(
@@ -31,7 +33,11 @@ def parser() -> QuestionParser:
         ("How many automobiles are there?", "count", "select(cls=Car) -> count()"),
         ("how many people are in the picture", "count", "select(cls=Pedestrian) -> count()"),
         ("Is there a bus?", "exist", "select(cls=Bus) -> exist()"),
-        ("What colour is the traffic light?", "attribute", "select(cls=TrafficLight) -> query(prop=colour)"),
+        (
+            "What colour is the traffic light?",
+            "attribute",
+            "select(cls=TrafficLight) -> query(prop=lightState)",
+        ),
         ("What color is the car?", "attribute", "select(cls=Car) -> query(prop=colour)"),
         ("What's the weather like?", "attribute", "select(cls=Scene) -> query(prop=weather)"),
         (
@@ -70,8 +76,27 @@ def parser() -> QuestionParser:
             "spatial",
             "select(cls=Car) -> query(prop=distanceToCrosswalk)",
         ),
-        ("Must the car stop?", "knowledge", "select(cls=Car) -> rule(action=stop)"),
-        ("Must the vehicles stop?", "knowledge", "select(cls=Vehicle) -> rule(action=stop)"),
+        ("Must the car stop?", "knowledge", "select(cls=Car) -> rule(prop=requires, value=stop)"),
+        ("Must the vehicles stop?", "knowledge", "select(cls=Vehicle) -> rule(prop=requires, value=stop)"),
+        ("Is a bus a vehicle?", "knowledge", "subclass(cls=Bus, of=Vehicle)"),
+        ("Is the car a kind of road user?", "knowledge", "subclass(cls=Car, of=RoadUser)"),
+        ("What kind of thing is a bus?", "knowledge", "superclass(cls=Bus)"),
+        (
+            "Is the light red?",
+            "attribute",
+            "select(cls=TrafficLight) -> verify(prop=lightState, value=redLight, negate=False)",
+        ),
+        # Not a rule: a state of the causal model, asked of it.
+        (
+            "Will the car stop in time?",
+            "observation",
+            "observe(target=StopsInTime, value=1, evidence={})",
+        ),
+        (
+            "Given a street-cleaning truck has just passed, is the road wet?",
+            "observation",
+            "observe(target=Road, value=wet, evidence={StreetCleaning: 1})",
+        ),
         ("Is the road slippery?", "knowledge", "select(cls=Road) -> follow(prop=isSlippery, negate=False)"),
         ("Are there vulnerable road users?", "knowledge", "select(cls=VulnerableRoadUser) -> exist()"),
         ("Why is the road wet?", "explanation", "explain(variable=Road, value=wet)"),
@@ -104,9 +129,28 @@ def test_question_families_parse_to_known_programs(parser, question, family, pro
     assert 0.5 <= parsed.confidence <= 1.0
 
 
-@pytest.mark.parametrize("example", EXAMPLES)
+@pytest.mark.parametrize("example", WORLD.examples)
 def test_every_listed_example_parses(parser, example):
     assert parser.parse(example).ops
+
+
+@pytest.mark.parametrize(
+    ("question", "match"),
+    [
+        # A property the world does not have is never read as another one.
+        ("What is the season?", "no property matches 'season'.*this world can be asked about: .*weather"),
+        ("What is the temperature?", "no property matches 'temperature'"),
+        ("What material is the car?", "no property matches 'material'.*colour"),
+    ],
+)
+def test_a_property_the_world_lacks_lists_what_it_has(parser, question, match):
+    with pytest.raises(QuestionNotUnderstoodError, match=match):
+        parser.parse(question)
+
+
+def test_a_negated_clause_names_the_other_state(parser):
+    program = parser.parse("Had the road not been wet, would the car have stopped in time?")
+    assert program.ops[0].args["do"] == {"Road": "dry"}
 
 
 @pytest.mark.parametrize(

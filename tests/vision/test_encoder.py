@@ -12,14 +12,14 @@ from PIL import Image
 from mmreason.errors import MissingFileError, ModelLoadError, UnknownNameError
 from mmreason.paths import bundled_models_dir
 from mmreason.vision.encoder import (
-    BUNDLED_CHECKPOINT,
-    BUNDLED_MODEL_NAME,
+    CHECKPOINT_FILE,
+    LIT_MODEL_NAME,
     ClipEncoder,
-    build_bundled_model,
-    bundled_model_config,
+    build_lit_model,
+    lit_model_config,
     file_sha256,
 )
-from mmreason.vision.world import render_scene
+from mmreason.worlds.crossing import render_scene
 
 
 @pytest.fixture(scope="module")
@@ -31,11 +31,11 @@ def crops():
 
 
 def test_bundled_checkpoint_is_small_and_recorded():
-    checkpoint = bundled_models_dir() / BUNDLED_CHECKPOINT
+    checkpoint = bundled_models_dir() / CHECKPOINT_FILE
     recipe = json.loads(checkpoint.with_suffix(".json").read_text())
     assert checkpoint.stat().st_size <= 25 * 2**20
     assert recipe["sha256"] == file_sha256(checkpoint)
-    assert recipe["model_config"] == bundled_model_config()
+    assert recipe["model_config"] == lit_model_config()
     assert recipe["data_split"]["held_out_pairs"]
     assert set(recipe["validation_accuracy"]) >= {
         "weather",
@@ -69,8 +69,8 @@ def test_wrapper_agrees_with_raw_open_clip(encoder, crops):
     # Differential: open_clip's own preprocess + encode_image/encode_text with the same weights.
     from safetensors.torch import load_file
 
-    model, preprocess, tokenizer = build_bundled_model()
-    state = load_file(str(bundled_models_dir() / BUNDLED_CHECKPOINT))
+    model, preprocess, tokenizer = build_lit_model()
+    state = load_file(str(bundled_models_dir() / CHECKPOINT_FILE))
     model.logit_scale.data.copy_(state.pop("logit_scale").reshape(()))
     model.visual.load_state_dict({k.removeprefix("visual."): v for k, v in state.items()})
     with torch.no_grad():
@@ -115,15 +115,15 @@ def test_a_random_vit_b_32_round_trips_through_a_local_file(tmp_path):
 def test_a_torch_save_file_loads_with_weights_only(tmp_path, encoder):
     path = tmp_path / "whole.pt"
     torch.save({"state_dict": encoder.model.state_dict()}, path)
-    loaded = ClipEncoder.from_open_clip(BUNDLED_MODEL_NAME, weights=path, device="cpu")
+    loaded = ClipEncoder.from_open_clip(LIT_MODEL_NAME, weights=path, device="cpu")
     image = encoder.blank_image()
     assert torch.allclose(loaded.encode_images([image]), encoder.encode_images([image]), atol=1e-6)
 
 
 @pytest.fixture
 def checkpoint_copy(tmp_path):
-    source = bundled_models_dir() / BUNDLED_CHECKPOINT
-    target = tmp_path / BUNDLED_CHECKPOINT
+    source = bundled_models_dir() / CHECKPOINT_FILE
+    target = tmp_path / CHECKPOINT_FILE
     shutil.copy(source, target)
     shutil.copy(source.with_suffix(".json"), target.with_suffix(".json"))
     return target
@@ -172,7 +172,7 @@ def test_from_open_clip_refusals(tmp_path, name, weights, error, match):
         weights = tmp_path / "garbage.pt"
         weights.write_bytes(b"\x00not a checkpoint")
     elif weights == "BUNDLED":
-        weights = bundled_models_dir() / BUNDLED_CHECKPOINT
+        weights = bundled_models_dir() / CHECKPOINT_FILE
     with pytest.raises(error, match=match):
         ClipEncoder.from_open_clip(name, weights=weights, device="cpu")
 

@@ -8,11 +8,12 @@ import pytest
 from rdflib import RDF, XSD
 
 from mmreason.errors import ImageError, UnknownNameError
-from mmreason.kg.vocab import MR, scene_graph_iri
+from mmreason.worlds.crossing import MR
+from mmreason.kg.vocab import scene_graph_iri
 from mmreason.paths import bundled_graphs_dir
 from mmreason.vision.grounding import ground
 from mmreason.vision.vocabulary import Vocabulary
-from mmreason.vision.world import render_scene
+from mmreason.worlds.crossing import render_scene
 
 # Seeds outside the training (1,000,000+) and validation (2,000,000+) ranges.
 SEEDS = range(4_000_000, 4_000_030)
@@ -109,7 +110,7 @@ def test_open_vocabulary_follows_the_kg(tmp_path, encoder):
     # A KG with one more colour: grounding scores it with no code change.
     path = tmp_path / "more.ttl"
     path.write_text(
-        (bundled_graphs_dir() / "crossing.ttl").read_text()
+        (bundled_graphs_dir() / "crossing" / "crossing.ttl").read_text()
         + '\nmr:purple a mr:Colour ; rdfs:label "purple" .\n'
     )
     vocab = Vocabulary.from_file(path)

@@ -7,7 +7,7 @@ from PIL import Image
 
 from mmreason.errors import InvalidInputError
 from mmreason.vision.proposals import grid_regions, segment_regions, square_crop
-from mmreason.vision.world import render_scene
+from mmreason.worlds.crossing import render_scene
 
 
 def _iou(a, b):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mmreason.errors import GraphParseError, MissingFileError, UnknownNameError
-from mmreason.kg.vocab import MR
+from mmreason.worlds.crossing import MR
 from mmreason.paths import bundled_graphs_dir
 from mmreason.vision.vocabulary import Vocabulary
 
@@ -27,7 +27,7 @@ def test_a_new_concept_in_the_kg_joins_the_vocabulary(tmp_path):
         '\nmr:purple a mr:Colour ; rdfs:label "purple" .\n'
         'mr:Van a rdfs:Class ; rdfs:subClassOf mr:Vehicle ; rdfs:label "van" .\n'
     )
-    path.write_text((bundled_graphs_dir() / "crossing.ttl").read_text() + extra)
+    path.write_text((bundled_graphs_dir() / "crossing" / "crossing.ttl").read_text() + extra)
     vocab = Vocabulary.from_file(path)
     assert "a purple vehicle" in vocab.prompts("colour")
     assert "a van" in vocab.prompts("type")

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from rdflib import RDF, RDFS
 
 from mmreason.errors import InvalidInputError, UnknownNameError
-from mmreason.kg.vocab import MR
+from mmreason.worlds.crossing import MR
 from mmreason.paths import bundled_graphs_dir
-from mmreason.vision.world import (
+from mmreason.worlds.crossing import (
     COLOURS,
     HEIGHT,
     LAYOUT,
@@ -182,7 +182,7 @@ def test_truth_json_has_the_documented_keys():
 def test_truth_rdf_uses_only_terms_of_the_ontology():
     _, truth = render_scene(8)
     graph = truth.to_rdf()
-    ontology = rdflib.Graph().parse(bundled_graphs_dir() / "crossing.ttl")
+    ontology = rdflib.Graph().parse(bundled_graphs_dir() / "crossing" / "crossing.ttl")
     defined = set(ontology.subjects(RDFS.label, None))
     used = {
         t for triple in graph for t in triple if isinstance(t, rdflib.URIRef) and str(t).startswith(str(MR))

@@ -1,6 +1,6 @@
-"""The crossing world: street-crossing scenes rendered with PIL from a seed.
+"""The crossing world's renderer: street-crossing scenes drawn with PIL from a seed.
 
-A scene is drawn from one unit of the crossing SCM (``graphs/crossing.scm.toml``):
+A scene is drawn from one unit of the crossing SCM (``graphs/crossing/crossing.scm.toml``):
 its weather, road surface, light state, the distance of the nearest vehicle to
 the crosswalk and whether a pedestrian is on it are the SCM's values; the other
 vehicles and pedestrians, their colours and places, are nuisance drawn from a
@@ -35,13 +35,13 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from mmreason.errors import InvalidInputError, UnknownNameError
+from mmreason.worlds.crossing.namespace import MR
 
 if TYPE_CHECKING:
     import rdflib
@@ -62,10 +62,10 @@ __all__ = [
     "SceneTruth",
     "contact_sheet",
     "crossing_scm",
+    "free_patch",
     "read_trail",
     "render_scene",
     "render_values",
-    "write_renders",
 ]
 
 WIDTH, HEIGHT = 640, 320
@@ -216,33 +216,33 @@ class SceneTruth:
     def to_rdf(self) -> rdflib.Graph:
         """The scene as RDF in the ``mr:`` vocabulary (asserted truth, so no confidences).
 
-        >>> from mmreason.kg.vocab import MR
         >>> g = render_scene(3)[1].to_rdf()
         >>> len(list(g.triples((None, MR.weather, None))))
         1
         """
         from rdflib import RDF, XSD, Graph, Literal
 
-        from mmreason.kg.vocab import MR, SCENE
+        from mmreason.kg.vocab import MM, SCENE
 
         g = Graph()
         g.bind("mr", MR)
+        g.bind("mm", MM)
         scene = SCENE[self.scene_id]
-        g.add((scene, RDF.type, MR.Scene))
+        g.add((scene, RDF.type, MM.Scene))
         g.add((scene, MR.weather, MR[self.weather]))
         g.add((scene, MR.surface, MR[self.road]))
         light = SCENE[f"{self.scene_id}/traffic-light"]
-        g.add((scene, MR.depicts, light))
+        g.add((scene, MM.depicts, light))
         g.add((light, RDF.type, MR.TrafficLight))
         g.add((light, MR.lightState, MR[f"{self.light}Light"]))
         crosswalk = SCENE[f"{self.scene_id}/crosswalk"]
-        g.add((scene, MR.depicts, crosswalk))
+        g.add((scene, MM.depicts, crosswalk))
         g.add((crosswalk, RDF.type, MR.Crosswalk))
         nodes = []
         for i, obj in enumerate(self.objects):
             node = SCENE[f"{self.scene_id}/{obj.type}-{i}"]
             nodes.append((node, obj))
-            g.add((scene, MR.depicts, node))
+            g.add((scene, MM.depicts, node))
             g.add((node, RDF.type, MR[obj.type.capitalize()]))
             if obj.color is not None:
                 g.add((node, MR.colour, MR[obj.color]))
@@ -263,8 +263,48 @@ class SceneTruth:
         for a, obj_a in nodes:
             for b, obj_b in nodes:
                 if obj_a.bbox[2] <= obj_b.bbox[0]:
-                    g.add((a, MR.leftOf, b))
+                    g.add((a, MM.leftOf, b))
         return g
+
+    def labels(self) -> list[tuple[tuple[int, int, int, int] | None, str, str]]:
+        """What the render shows as training labels: ``(box or None for the whole image, property, value)``.
+
+        ``property`` is ``"a"`` (the value is the class of what the box holds) or a property
+        IRI (the value an individual). Brake lamps are labelled on the square at a vehicle's
+        rear where grounding reads them; a square of bare road and one of the crosswalk,
+        clear of road users, are labelled as background, seeded by the scene's seed.
+
+        >>> rows = render_scene(3)[1].labels()
+        >>> rows[0] == (None, str(MR.weather), str(MR[render_scene(3)[1].weather]))
+        True
+        """
+        from mmreason.vision.proposals import rear_box
+
+        rows: list[tuple[tuple[int, int, int, int] | None, str, str]] = [
+            (None, str(MR.weather), str(MR[self.weather])),
+            (None, str(MR.surface), str(MR[self.road])),
+        ]
+        for obj in self.objects:
+            rows.append((obj.bbox, "a", str(MR[obj.type.capitalize()])))
+            if obj.color is not None:
+                rows.append((obj.bbox, str(MR.colour), str(MR[obj.color])))
+            if obj.braking is not None:
+                rear = rear_box(obj.bbox, facing_right=obj.lane != "far")
+                rows.append(
+                    (rear, str(MR.brakeLights), str(MR.brakeLightsOn if obj.braking else MR.brakeLightsOff))
+                )
+        rows.append((self.traffic_light_bbox, "a", str(MR.TrafficLight)))
+        rows.append((self.traffic_light_bbox, str(MR.lightState), str(MR[f"{self.light}Light"])))
+        rng = np.random.default_rng([self.seed, 0xBAC6])
+        boxes = [o.bbox for o in self.objects]
+        for cls, area in (
+            (MR.Road, (0, LAYOUT.road_top, LAYOUT.crosswalk_x0, LAYOUT.road_bottom)),
+            (MR.Crosswalk, (LAYOUT.crosswalk_x0, LAYOUT.road_top, LAYOUT.crosswalk_x1, LAYOUT.road_bottom)),
+        ):
+            patch = free_patch(rng, area, boxes)
+            if patch is not None:
+                rows.append((patch, "a", str(cls)))
+        return rows
 
 
 def _plain(value: Any) -> Any:
@@ -277,13 +317,28 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def free_patch(
+    rng: np.random.Generator, area: tuple[int, int, int, int], boxes: list[tuple[int, int, int, int]]
+) -> tuple[int, int, int, int] | None:
+    """A square inside ``area`` that overlaps none of ``boxes`` (None after 20 tries)."""
+    x0, y0, x1, y1 = area
+    for _ in range(20):
+        side = int(rng.integers(24, 64))
+        px = int(rng.integers(x0 - side // 3, max(x0 - side // 3 + 1, x1 - 2 * side // 3)))
+        py = int(rng.integers(y0, max(y0 + 1, y1 - side)))
+        patch = (px, py, px + side, py + side)
+        if not any(px < b[2] and b[0] < px + side and py < b[3] and b[1] < py + side for b in boxes):
+            return patch
+    return None
+
+
 @lru_cache(maxsize=1)
 def crossing_scm() -> Any:
-    """The bundled crossing SCM (``graphs/crossing.scm.toml``), loaded once."""
+    """The crossing world's SCM (``graphs/crossing/crossing.scm.toml``), loaded once."""
     from mmreason.causal import SCM
-    from mmreason.paths import bundled_graphs_dir
+    from mmreason.worlds import bundled_world_dir
 
-    return SCM.from_file(bundled_graphs_dir() / "crossing.scm.toml")
+    return SCM.from_file(bundled_world_dir("crossing") / "crossing.scm.toml")
 
 
 def _sample_values(seed: int, do: Mapping[str, Any]) -> dict[str, Any]:
@@ -700,27 +755,6 @@ def _draw_traffic_light(draw: ImageDraw.ImageDraw, light: str) -> tuple[int, int
         fill = _LAMPS[state] if state == light else (70, 70, 70)
         draw.ellipse([x0 + 4, cy - 6, x0 + 15, cy + 5], fill=fill)
     return (x0, y0, x0 + w, HEIGHT - 2)
-
-
-def write_renders(out: str | Path, *, seed: int = 0, count: int = 1, progress: bool = False) -> list[Path]:
-    """Render seeds ``seed .. seed + count - 1`` into ``out`` as ``scene-SEED.png`` + ``scene-SEED.json``.
-
-    Returns the PNG paths.
-    """
-    from tqdm.auto import tqdm
-
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise InvalidInputError(f"count must be a positive integer, found {count!r}")
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for s in tqdm(range(seed, seed + count), desc="render", disable=not progress):
-        image, truth = render_scene(s)
-        png = folder / f"{truth.scene_id}.png"
-        image.save(png)
-        png.with_suffix(".json").write_text(truth.to_json() + "\n")
-        paths.append(png)
-    return paths
 
 
 def contact_sheet(seeds: Iterable[int], *, columns: int = 4, scale: float = 0.5) -> Image.Image:
