@@ -36,6 +36,7 @@ from mmreason.errors import (
     UnknownEntityError,
     UnknownNameError,
     UnknownVariableError,
+    WorldError,
 )
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
     from mmreason.reasoner import Conversation, Reasoner
     from mmreason.scenarios import Scenario, WhatIfResult
     from mmreason.vision import ClipEncoder, SceneGraph
+    from mmreason.worlds import World
 
 __version__ = "0.1.0"
 
@@ -74,6 +76,7 @@ _LAZY = {
     "WhatIfResult": "mmreason.scenarios",
     "ClipEncoder": "mmreason.vision",
     "SceneGraph": "mmreason.vision",
+    "World": "mmreason.worlds",
 }
 
 __all__ = [
@@ -111,6 +114,8 @@ __all__ = [
     "UnknownNameError",
     "UnknownVariableError",
     "WhatIfResult",
+    "World",
+    "WorldError",
     "__version__",
     "resolve_device",
 ]

@@ -41,13 +41,15 @@ __all__ = ["Conversation", "Reasoner"]
 class Reasoner:
     """Answer image-grounded, knowledge and causal questions about one world.
 
-    >>> r = Reasoner.default(device="cpu")
-    >>> from mmreason.worlds.crossing import render_scene
-    >>> image, truth = render_scene(2)
-    >>> r.ask(image, "Is the road wet?").value == (truth.road == "wet")
-    True
-    >>> r.ask(None, "Is a bus a vehicle?").value
-    True
+    A world without pictures: Pearl's firing squad, an SCM and an empty KG.
+
+    >>> from mmreason import SCM, KnowledgeGraph
+    >>> from mmreason.paths import bundled_graphs_dir
+    >>> scm = SCM.from_file(bundled_graphs_dir() / "firing_squad.scm.toml", device="cpu")
+    >>> r = Reasoner(kg=KnowledgeGraph.open(), scm=scm, device="cpu")
+    >>> answer = r.ask(None, "Given the prisoner died, did the court order the execution?")
+    >>> answer.value, round(answer.confidence, 4)  # p / (1 - (1 - p)(1 - q)) = 0.7 / 0.76
+    (True, 0.9211)
     """
 
     def __init__(
@@ -114,7 +116,7 @@ class Reasoner:
         samples: int = 2000,
         seed: int = 0,
     ) -> Reasoner:
-        """A Reasoner for a world folder (or a bundled world's name; None: the crossing).
+        """A Reasoner for a world folder (or a bundled world's name; None: the default world).
 
         ``kg`` is the store to load the world's ontology into (default: a new in-memory one).
 
@@ -156,9 +158,9 @@ class Reasoner:
         predictor: LinkPredictor | str | Path | None = None,
         min_score: float = 0.5,
     ) -> Reasoner:
-        """The bundled world, the crossing (``graphs/crossing/``), with its CLIP model.
+        """The default bundled world (:data:`~mmreason.worlds.DEFAULT_WORLD`), with its CLIP model.
 
-        ``predictor``: a link predictor trained on the crossing KG (``mmreason train-gnn``), to add
+        ``predictor``: a link predictor trained on its KG (``mmreason train-gnn``), to add
         its predicted facts (see :class:`Reasoner`).
         """
         return cls.from_world(None, device=device, predictor=predictor, min_score=min_score)
@@ -326,7 +328,7 @@ class Conversation:
     reasoner: Reasoner
     image: Any
     turns: list[Answer] = field(default_factory=list)
-    _subject: str | None = None  # the noun of the last object question ("car")
+    _subject: str | None = None  # the noun of the last object question ("tomato")
 
     def ask(self, question: str) -> Answer:
         steps: list[Step] = []

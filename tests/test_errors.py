@@ -27,6 +27,7 @@ def test_every_error_is_an_mmreason_error_and_exported(cls):
         (errors.ScmSpecError, ValueError),
         (errors.ImageError, ValueError),
         (errors.QuestionNotUnderstoodError, ValueError),
+        (errors.WorldError, ValueError),
         (errors.UnknownVariableError, KeyError),
         (errors.UnknownNameError, KeyError),
         (errors.UnknownEntityError, KeyError),

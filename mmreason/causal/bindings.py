@@ -1,6 +1,6 @@
 """Bindings: where each causal variable meets the image and the knowledge graph.
 
-A bindings file (``graphs/crossing/crossing.bindings.toml``) says, for the variables of
+A bindings file (``<world>/<name>.bindings.toml``) says, for the variables of
 one SCM, which words a question may use for them and their states, where
 their values are read from a grounded scene (a property of the scene, a
 property of an object, or the existence of an object in a relation), and
@@ -75,12 +75,14 @@ class Bindings:
     """The bindings of every variable of one SCM, checked against it.
 
     >>> from mmreason.causal import SCM
-    >>> from mmreason.worlds import resolve_world
-    >>> world = resolve_world("crossing")
-    >>> scm = SCM.from_file(world.scm, device="cpu")
-    >>> bindings = Bindings.from_file(world.bindings, scm=scm, prefixes=world.prefixes)
-    >>> bindings["Road"].values["wet"]
-    rdflib.term.URIRef('http://mmreason.org/crossing#wet')
+    >>> from mmreason.paths import bundled_graphs_dir
+    >>> scm = SCM.from_file(bundled_graphs_dir() / "sprinkler.scm.toml", device="cpu")
+    >>> table = {"W": {"kg": {"scene": "g:lawn"}, "values": {1: "g:wetLawn", 0: "g:dryLawn"}}}
+    >>> bindings = Bindings.from_dict(
+    ...     {"variables": table}, scm=scm, prefixes={"g": "http://example.org/garden#"}
+    ... )
+    >>> bindings["W"].values[1]
+    rdflib.term.URIRef('http://example.org/garden#wetLawn')
     """
 
     path: str
@@ -176,7 +178,7 @@ class Bindings:
         return cls(path, MappingProxyType(bound))
 
     def phrases(self) -> dict[str, list[str]]:
-        """Extra words per variable (``"Road"``) and per state (``"Road=wet"``), for the lexicon."""
+        """Extra words per variable (``"Season"``) and per state (``"Season=winter"``), for the lexicon."""
         out: dict[str, list[str]] = {}
         for name, binding in self.variables.items():
             out[name] = list(binding.phrases)

@@ -493,12 +493,21 @@ class SCM:
         )
 
     def parse_assignments(self, texts: Sequence[str], *, role: str = "evidence") -> dict[str, Any]:
-        """Turn ``["S=1", "Weather=rain", "Speed=12.5"]`` into typed values of each variable's domain.
+        """Turn ``["S=1", "Season=winter", "Depth=12.5"]`` into typed values of each variable's domain.
 
-        >>> from mmreason.paths import bundled_graphs_dir
-        >>> scm = SCM.from_file(bundled_graphs_dir() / "crossing.scm.toml", device="cpu")
-        >>> scm.parse_assignments(["Road=wet", "DriverBrakes=1", "Speed=12.5"])
-        {'Road': 'wet', 'DriverBrakes': 1, 'Speed': 12.5}
+        >>> scm = SCM.from_toml('''
+        ... [variables.Season]
+        ... domain = ["summer", "winter"]
+        ... cpd = [0.5, 0.5]
+        ... [variables.S]
+        ... domain = [0, 1]
+        ... cpd = [0.5, 0.5]
+        ... [variables.Depth]
+        ... type = "real"
+        ... equation = "2.0"
+        ... ''', device="cpu")
+        >>> scm.parse_assignments(["Season=winter", "S=1", "Depth=12.5"])
+        {'Season': 'winter', 'S': 1, 'Depth': 12.5}
         """
         out: dict[str, Any] = {}
         for text in texts:

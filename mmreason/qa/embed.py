@@ -30,7 +30,7 @@ class MiniLMEmbedder:
     Reimers & Gurevych, "Sentence-BERT" (2019); Wang et al., "MiniLM" (2020).
 
     >>> embed = MiniLMEmbedder()
-    >>> vectors = embed(["car", "automobile", "rain"])
+    >>> vectors = embed(["tomato", "cherry tomato", "winter"])
     >>> bool(vectors[0] @ vectors[1] > vectors[0] @ vectors[2])
     True
     """

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["SceneEvidence", "attribute_probability", "pick_object", "relation_probability", "scene_evidence"]
 
 # A detector can miss or invent an object: no likelihood from one goes below this floor, so a
-# missed pedestrian lowers, but never zeroes, the probability that one was there.
+# missed object lowers, but never zeroes, the probability that one was there.
 LIKELIHOOD_FLOOR = 0.01
 
 
@@ -92,8 +92,8 @@ def scene_evidence(
     """The evidence ``scene`` gives the variables of ``bindings``.
 
     ``subclasses`` maps a class IRI to the IRIs of it and its subclasses (the
-    KG's ``rdfs:subClassOf`` closure), so that "a pedestrian" also counts a
-    subclass of pedestrian. ``bounds`` gives the range of each real variable:
+    KG's ``rdfs:subClassOf`` closure), so that "a plant" also counts a
+    tomato. ``bounds`` gives the range of each real variable:
     a reading within its binding's ``resolution`` of a bound is taken as the
     bound; one farther outside is not used as evidence. ``units`` names the unit
     of a measured property, by IRI, for the steps.

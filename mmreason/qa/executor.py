@@ -94,7 +94,7 @@ Result = tuple[Any, float, str, "str | None"]
 class Executor:
     """Runs programs for one KG, and optionally one SCM with its bindings and one world's vocabulary.
 
-    ``focus`` = ``("least" | "most", measured property)`` picks "the car" of a question among
+    ``focus`` = ``("least" | "most", measured property)`` picks "the tomato" of a question among
     several (the world's manifest ``vision.focus``); without it, the likeliest one.
     """
 
@@ -281,8 +281,8 @@ class Executor:
         return [m for m in members if m.p >= 0.5]
 
     def _the_one(self, members: list[_Member]) -> _Member:
-        """ "The car" of a question: by the world's focus (the one nearest the crosswalk) when it
-        measures several, else the likeliest."""
+        """ "The tomato" of a question: by the world's focus (the one with the least or most of a
+        measured property) when it measures several, else the likeliest."""
         if self.focus is not None:
             order, prop = self.focus
             measured = [m for m in members if m.obj.measure(prop) is not None]
@@ -292,7 +292,7 @@ class Executor:
         return max(members, key=lambda m: m.p)
 
     def _describe(self, obj: GroundedObject) -> str:
-        """An object in words: its first attribute's value, then its type ("blue car")."""
+        """An object in words: its first attribute's value, then its type ("red tomato")."""
         first = next(
             (obj.attribute(p) for p in self._attribute_order() if obj.attribute(p) is not None), None
         )
@@ -598,7 +598,7 @@ class Executor:
         return found
 
     def _condition_words(self, iri: str) -> str:
-        """A rule's condition in words: its label, and its class's ("red, a light state")."""
+        """A rule's condition in words: its label, and its class's ("winter, a season")."""
         types = [str(r["type"]) for r in self.kg.query(_TYPES, x=URIRef(iri))]
         kind = next((self.label(t) for t in types if not t.startswith(_ENGINE_NAMESPACES)), None)
         return f"{self.label(iri)}, a {kind}" if kind else self.label(iri)
@@ -701,7 +701,7 @@ class Executor:
         *,
         p_subject: float,
     ) -> Result:
-        """``prop`` of the value an attribute holds: "is the road slippery" from the road's surface."""
+        """``prop`` of the value an attribute holds: "is the path slippery" from the path's surface."""
         prop = op.args["prop"]
         domain, _ = self._signature(prop)
         source = next(

@@ -4,8 +4,8 @@ A :class:`Lexicon` holds every labelled concept of the knowledge graph
 (classes, properties, individuals such as colours or weathers) and of the
 causal models (variables and their values). Words are resolved to concepts by
 embedding similarity to their labels, restricted to the kinds a slot of the
-grammar accepts, so "automobiles" finds ``mr:Car`` and "vehicles" finds
-``mr:Vehicle`` with no synonym lists in code. Alternative labels
+grammar accepts, so "tomatoes" finds ``g:Tomato`` and "vegetables" finds
+``g:Vegetable`` with no synonym lists in code. Alternative labels
 (``skos:altLabel``) in the graph widen what is understood.
 """
 
@@ -81,7 +81,7 @@ class Schema:
         return frozenset(c for c, supers in self.superclasses.items() if cls in supers)
 
     def property_for_value(self, value: str, *, among: Iterable[str] | None = None) -> str | None:
-        """The property whose range is the class of ``value`` (``mr:wet`` -> ``mr:surface``),
+        """The property whose range is the class of ``value`` (``g:ripe`` -> ``g:ripeness``),
         the first in IRI order among ``among`` when given."""
         kind = self.types.get(value, CLASS if value in self.superclasses else None)
         allowed = None if among is None else set(among)
@@ -92,7 +92,7 @@ class Schema:
 
     def applicable(self, cls: str) -> frozenset[str]:
         """The properties an instance of ``cls`` can have: no ``rdfs:domain``, or a domain above or
-        below ``cls`` (a road user may have a vehicle's colour)."""
+        below ``cls`` (a plant may have a fruit's ripeness)."""
         supers = self.superclasses.get(cls, frozenset({cls}))
         return frozenset(
             p
@@ -112,12 +112,12 @@ def variable_concepts(
 ) -> list[Concept]:
     """The concepts of one SCM variable: the variable, and one ``state`` per value.
 
-    A state is labelled "road is wet" for a named value and, for a 0/1
-    variable, "collision" / "no collision"; ``phrases`` adds labels by key
-    (``"Collision=1": ["the car hits the pedestrian"]``).
+    A state is labelled "season is winter" for a named value and, for a 0/1
+    variable, "frost" / "no frost"; ``phrases`` adds labels by key
+    (``"Frost=1": ["the tomatoes froze"]``).
 
-    >>> [c.label for c in variable_concepts("Road", ["dry", "wet"])]
-    ['road', 'road is dry', 'road is wet']
+    >>> [c.label for c in variable_concepts("Season", ["summer", "winter"])]
+    ['season', 'season is summer', 'season is winter']
     """
     phrases = phrases or {}
     words = variable_words(name)
@@ -147,10 +147,10 @@ def scm_phrases(scm: Any) -> dict[str, list[str]]:
 
 
 def variable_words(name: str) -> str:
-    """``"BrakingDistance"`` -> ``"braking distance"``: an SCM variable name read as words.
+    """``"WetGrass"`` -> ``"wet grass"``: an SCM variable name read as words.
 
-    >>> variable_words("DistanceToCrosswalk")
-    'distance to crosswalk'
+    >>> variable_words("DaysToHarvest")
+    'days to harvest'
     """
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).replace("_", " ").lower()
 
@@ -159,9 +159,9 @@ def variable_words(name: str) -> str:
 class Lexicon:
     """Labelled concepts, resolved from phrases by embedding similarity.
 
-    >>> lexicon = Lexicon.from_concepts([Concept("ex:Car", "car", CLASS), Concept("ex:Bus", "bus", CLASS)])
-    >>> lexicon.resolve("automobiles", kinds={CLASS}).concept.label
-    'car'
+    >>> lexicon = Lexicon.from_concepts([Concept("ex:Tomato", "tomato", CLASS), Concept("ex:Rose", "rose", CLASS)])
+    >>> lexicon.resolve("tomatoes", kinds={CLASS}).concept.label
+    'tomato'
     """
 
     concepts: tuple[Concept, ...]
@@ -190,7 +190,7 @@ class Lexicon:
         """Read every labelled class, property and individual of ``graph``.
 
         ``variables`` maps SCM variable names to their domains: each variable
-        and each of its states (``"Road=wet"``) becomes a concept too, see
+        and each of its states (``"Season=winter"``) becomes a concept too, see
         :func:`variable_concepts`; ``phrases`` adds labels to them by key.
         """
         labels: dict[str, list[str]] = {}

@@ -50,7 +50,7 @@ _PERSON_PRONOUNS = {"anyone", "anybody", "someone", "somebody", "people", "perso
 _AUXILIARIES = {
     *("had", "have", "has", "been", "be", "were", "was", "is", "are", "would", "will", "did", "does", "do"),
 }
-# Words that negate a clause: "had the road not been wet", "the car did not stop".
+# Words that negate a clause: "had it not rained", "the tomato did not ripen".
 _NEGATIONS = {"not", "no", "never"}
 # An attribute value must be this close: colour words sit near each other in any text space,
 # so "purple" must not quietly become "blue".
@@ -58,7 +58,7 @@ VALUE_THRESHOLD = 0.8
 # A property must be this close: "material" must not become "colour" (0.60), nor "temperature"
 # the weather (0.59).
 PROPERTY_THRESHOLD = 0.65
-# Both classes of "is a X a Y?" must be this close, or "is the car red?" would read as one.
+# Both classes of "is a X a Y?" must be this close, or "is the tomato red?" would read as one.
 SUBSUMPTION_THRESHOLD = 0.7
 
 
@@ -91,7 +91,7 @@ class QuestionParser:
 
     The lexicon holds the KG concepts (classes, properties, individuals) and,
     for causal questions, the SCM concepts: ``variable`` and ``state`` kinds
-    (``"Road"``, ``"Road=wet"``). ``examples`` are questions this world answers,
+    (``"Rain"``, ``"Rain=1"``). ``examples`` are questions this world answers,
     listed when a question is not understood.
     """
 
@@ -189,7 +189,7 @@ class QuestionParser:
         return ranked[0]
 
     def noun_phrase(self, question: str, phrase: str) -> tuple[Match, list[Match]]:
-        """``"red cars"`` -> (the class Car, [the colour red]): head class plus attribute filters."""
+        """``"red tomatoes"`` -> (the class Tomato, [the colour red]): head class plus attribute filters."""
         words = [w for w in phrase.split() if w not in _DETERMINERS]
         words = ["person" if w in _PERSON_PRONOUNS else w for w in words]
         if not words:
@@ -197,7 +197,7 @@ class QuestionParser:
         best: tuple[float, int, Match] | None = None
         for start in range(len(words)):
             match = self.lexicon.resolve(" ".join(words[start:]), kinds={CLASS})
-            # The longest phrase wins a tie: "traffic light" over its "light".
+            # The longest phrase wins a tie: "cherry tomato" over its "tomato".
             if match is not None and (best is None or match.score > best[0] + 1e-4):
                 best = (match.score, start, match)
         if best is None:
@@ -209,7 +209,7 @@ class QuestionParser:
 
     def _value(self, question: str, word: str, *, among: Iterable[str], context: str = "") -> Match:
         """A value of one of the properties ``among``, read alone and beside its subject
-        ("wet", "wet road")."""
+        ("ripe", "ripe tomato")."""
         kinds = self.lexicon.schema.value_kinds(among)
         phrases = [word] + ([f"{word} {context}"] if context else [])
         found = [self.lexicon.resolve(p, kinds=kinds, threshold=VALUE_THRESHOLD) for p in phrases]
@@ -229,8 +229,8 @@ class QuestionParser:
         return ops, [head, *modifiers]
 
     def _state(self, question: str, clause: str) -> Match:
-        """The state of a causal variable a clause states; a negated clause ("had the road not been
-        wet") names the other state of a 0/1 variable, and is refused for any other variable."""
+        """The state of a causal variable a clause states; a negated clause ("had it not rained")
+        names the other state of a 0/1 variable, and is refused for any other variable."""
         words = [w for w in clause.replace(",", " ").split() if w not in _AUXILIARIES]
         negated = any(w in _NEGATIONS for w in words)
         words = [w for w in words if w not in _NEGATIONS]
@@ -293,7 +293,7 @@ class QuestionParser:
             ops, matches = self._selection(question, slots["np"])
             applicable = schema.applicable(matches[0].concept.key)
             context = slots["np"]
-        # A yes/no property of the subject, or of a value the subject has ("the road is slippery":
+        # A yes/no property of the subject, or of a value the subject has ("the path is slippery":
         # its surface is one that is slippery).
         held = {schema.ranges[p] for p in applicable if p in schema.ranges}
         boolean_props = {
@@ -400,15 +400,15 @@ class QuestionParser:
         return self._program("knowledge", question, ops, [sub, sup])
 
     def _kind_of(self, question: str, slots: dict[str, str]) -> Program:
-        """``"what kind of thing is a bus"``: the classes right above a class."""
+        """``"what kind of thing is a tomato"``: the classes right above a class."""
         cls = self._class(question, slots["np"])
         return self._program("knowledge", question, [Op.of("superclass", cls=cls.concept.key)], [cls])
 
     def _rule(self, question: str, slots: dict[str, str]) -> Program | None:
-        """``"does a tomato need water"``, ``"must the car stop"``: whether a class, or the objects
+        """``"does a tomato need water"``, ``"must the tomato be picked"``: whether a class, or the objects
         of it in the image, has a property's value (by a fact about the class, or a rule whose
-        condition the image shows). A clause that reads better as a causal state ("will the car
-        stop in time") is asked of the causal model instead."""
+        condition the image shows). A clause that reads better as a causal state ("will the
+        tomato ripen") is asked of the causal model instead."""
         schema = self.lexicon.schema
         words = slots["rest"].split()
         ranged = [p for p in schema.ranges if schema.ranges[p] != str(XSD.boolean)]

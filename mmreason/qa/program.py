@@ -44,8 +44,8 @@ class Op:
 class Program:
     """A parsed question: its family, the operations to run, and the words each slot resolved from.
 
-    >>> Program("count", "How many cars?", (Op.of("select", cls="http://x#Car"), Op.of("count")))
-    Program(count: select(cls=Car) -> count())
+    >>> Program("count", "How many tomatoes?", (Op.of("select", cls="http://x#Tomato"), Op.of("count")))
+    Program(count: select(cls=Tomato) -> count())
     """
 
     family: str

@@ -19,12 +19,6 @@ The pipeline (as in region-based open-vocabulary detectors, e.g. Gu et al.
 
 Everything is keyed by the IRIs of the world's ontology; a :class:`SceneGraph`
 has no field that names a world's concept.
-
->>> from mmreason.worlds.crossing import render_scene
->>> image, truth = render_scene(42)
->>> scene = ground(image)
->>> [scene.attributes[p].value for p in sorted(scene.attributes)] == [truth.road, truth.weather]
-True
 """
 
 from __future__ import annotations
@@ -132,7 +126,7 @@ class GroundedObject:
 
 @dataclass(frozen=True, slots=True)
 class GroundedRegion:
-    """A background region the picture shows (a crosswalk, a lawn): not counted, but related to."""
+    """A background region the picture shows (a lawn, a path): not counted, but related to."""
 
     id: str
     cls: str
@@ -294,7 +288,8 @@ def ground(
 
     Args:
         image: a path, bytes, PIL image or array (loaded by :func:`~mmreason.vision.images.load_image`).
-        world: a world folder, its name, or a :class:`~mmreason.worlds.World` (default: the crossing).
+        world: a world folder, its name, or a :class:`~mmreason.worlds.World` (default: the
+            default bundled world).
         encoder: the CLIP model (default: the world's own, on CPU).
         vocabulary: the concepts to ground (default: the world's).
         proposer: ``"auto"`` (the world's proposer, falling back to the grid for pictures it

@@ -103,7 +103,8 @@ def greyscale(image: Image.Image) -> Image.Image:
 
 
 def _background_colours(pixels: np.ndarray) -> np.ndarray:
-    # Dominant colours of a band: 16-level bins covering at least _BACKGROUND_SHARE of it, as bin means.
+    # Dominant colours of a band (or of a frame's pixels): 16-level bins covering at least
+    # _BACKGROUND_SHARE of it, as bin means.
     flat = pixels.reshape(-1, 3).astype(np.int32)
     keys = (flat[:, 0] // 16) * 256 + (flat[:, 1] // 16) * 16 + flat[:, 2] // 16
     counts = np.bincount(keys, minlength=4096)
@@ -117,17 +118,24 @@ Band = tuple[int, int, int, int]
 def foreground_mask(image: Image.Image, bands: Sequence[Band] | None = None) -> np.ndarray:
     """A boolean ``[H, W]`` mask of what is not background, thin structures removed.
 
-    ``bands`` are boxes ``(x0, y0, x1, y1)`` that each have a background of their own
-    (default: the whole image is one band).
+    ``bands`` are boxes ``(x0, y0, x1, y1)`` that each have a background of their own, its
+    dominant colours; by default the whole image is one band whose background is what its
+    frame (the outer two pixels) shows, so objects inside it are never taken for background.
     """
     from scipy import ndimage
 
     array = np.asarray(image.convert("RGB"), dtype=np.float32)
     height, width = array.shape[:2]
     mask = np.zeros((height, width), dtype=bool)
-    for x0, y0, x1, y1 in bands if bands is not None else [(0, 0, width, height)]:
+    frame = None
+    if bands is None:
+        bands = [(0, 0, width, height)]
+        ring = np.ones((height, width), dtype=bool)
+        ring[2:-2, 2:-2] = False
+        frame = array[ring]
+    for x0, y0, x1, y1 in bands:
         band = array[y0:y1, x0:x1]
-        colours = _background_colours(band)
+        colours = _background_colours(band if frame is None else frame)
         if len(colours) == 0:
             mask[y0:y1, x0:x1] = True
             continue

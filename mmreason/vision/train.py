@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 
     from mmreason.worlds import World
 
-__all__ = ["TrainConfig", "TrainResult", "train_clip"]
+__all__ = ["VALIDATION_PAD", "TrainConfig", "TrainResult", "held_out", "train_clip"]
 
 logger = logging.getLogger(__name__)
 
@@ -605,9 +605,8 @@ def _write(
     partial = out / f".{CHECKPOINT_FILE}.partial"
     save_file(lit_state_dict(model), str(partial), metadata={"model": LIT_MODEL_NAME})
     vision = world.vision
-    templates = {"objects": vision.prompt_template("objects")} if vision is not None else {}
-    for prop in (*vocabulary.object_attributes, *vocabulary.scene_attributes):
-        templates[prop] = vision.prompt_template(prop) if vision is not None else ""
+    kinds = ("objects", *vocabulary.object_attributes, *vocabulary.scene_attributes)
+    templates = {k: vision.prompt_template(k) for k in kinds} if vision is not None else {}
     recipe = {
         "model": LIT_MODEL_NAME,
         "checkpoint": CHECKPOINT_FILE,
@@ -618,7 +617,7 @@ def _write(
         "stored_tensors": "image tower, logit scale (the text tower is rebuilt from the local MiniLM)",
         "loss": "open_clip.ClipLoss per caption kind and round; each caption once per round",
         "recipe": _jsonable(asdict(config)),
-        "world": {"name": world.name, "manifest": os.path.relpath(world.manifest, out.resolve())},
+        "world": {"name": world.name, "manifest": _relative_path(world.manifest, out.resolve())},
         "labels": {"file": _relative_to(labels.path, world.root), "sha256": labels.sha256},
         "data": data,
         "prompts": {"templates": templates, "vocabulary": vocabulary.to_dict()},
@@ -640,6 +639,14 @@ def _write(
     os.replace(partial, checkpoint)
     os.replace(partial_recipe, recipe_path)
     return checkpoint, recipe_path
+
+
+def _relative_path(path: Path, start: Path) -> str:
+    # How to reach ``path`` from the folder ``start``; absolute when no relative path exists.
+    try:
+        return Path(os.path.relpath(path, start)).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _relative_to(path: Path, root: Path) -> str:

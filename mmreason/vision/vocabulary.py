@@ -5,15 +5,9 @@ subclasses are the object types, the background classes, and the properties
 read per object and per image; the values of a property are the individuals of
 its ``rdfs:range``, each named by its ``rdfs:label``. A prompt template of the
 manifest turns a label into the text CLIP scores (``"{a} {label} {domain}"``:
-``"red"`` → ``"a red vehicle"``, ``{domain}`` being the label of the property's
+``"ripe"`` → ``"a ripe tomato"``, ``{domain}`` being the label of the property's
 ``rdfs:domain``); a concept's own ``mm:prompt`` replaces the template. The same
 prompts are used in training and in grounding, and the training recipe records them.
-
->>> vocab = Vocabulary.from_world()
->>> vocab.prompts(vocab.object_attributes[0])[:2]
-('a red vehicle', 'a blue vehicle')
->>> vocab.concept("type", "a traffic light").label
-'traffic light'
 """
 
 from __future__ import annotations
@@ -50,10 +44,10 @@ def local_name(iri: str) -> str:
 def render_prompt(template: str, *, label: str, domain: str = "") -> str:
     """A template filled in; ``{a}`` becomes "a" or "an" by the word that follows it.
 
-    >>> render_prompt("{a} {label} {domain}", label="orange", domain="vehicle")
-    'an orange vehicle'
-    >>> render_prompt("{a} {domain} with its {label}", label="brake lights on", domain="vehicle")
-    'a vehicle with its brake lights on'
+    >>> render_prompt("{a} {label} {domain}", label="unripe", domain="tomato")
+    'an unripe tomato'
+    >>> render_prompt("{a} {domain} with its {label}", label="leaves wilted", domain="plant")
+    'a plant with its leaves wilted'
     """
     text = template.format(a="\x00", label=label, domain=domain)
 
@@ -75,7 +69,7 @@ class Concept:
 
     @property
     def name(self) -> str:
-        """The IRI's local name (``"Car"``, ``"red"``, ``"redLight"``)."""
+        """The IRI's local name (``"Tomato"``, ``"red"``, ``"cherryTomato"``)."""
         return local_name(self.iri)
 
 
@@ -102,7 +96,7 @@ class Vocabulary:
 
     @classmethod
     def from_world(cls, world: World | str | Path | None = None) -> Vocabulary:
-        """The vocabulary of a world (default: the bundled crossing), built once per World.
+        """The vocabulary of a world (default: the default bundled world), built once per World.
 
         Raises:
             WorldError: the world has no ``[vision]`` table, or a kind has no concepts.
@@ -137,7 +131,7 @@ class Vocabulary:
         raise UnknownNameError(kind, prompt_or_label, [c.label for c in self.of(kind)])
 
     def by_name(self, kind: str, name: str) -> Concept:
-        """The concept whose IRI local name is ``name``, case-insensitively (``"car"`` → ``mr:Car``)."""
+        """The concept whose IRI local name is ``name``, case-insensitively (``"tomato"`` → ``g:Tomato``)."""
         for c in self.of(kind):
             if c.name.lower() == name.lower().replace(" ", ""):
                 return c

@@ -12,9 +12,10 @@ from mmreason.causal.spec import parse_spec
 from mmreason.paths import bundled_graphs_dir
 
 
-@pytest.mark.parametrize("name", ["sprinkler", "firing_squad", "crossing"])
+@pytest.mark.parametrize("name", ["sprinkler", "firing_squad", "crossing/crossing"])
 def test_bundled_files_load(name):
     scm = SCM.from_file(bundled_graphs_dir() / f"{name}.scm.toml", device="cpu")
+    name = name.rsplit("/", 1)[-1]
     assert scm.name == name
     assert list(scm.graph.nodes) == list(scm.variables)
 

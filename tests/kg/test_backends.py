@@ -10,7 +10,7 @@ import pytest
 from rdflib import RDF, RDFS, XSD, Literal, URIRef
 
 from mmreason.errors import GraphParseError, InvalidInputError, MissingFileError, QueryError
-from mmreason.kg import ASSERTED_GRAPH, IMAGE_GRAPH, PREDICTED_GRAPH, KnowledgeGraph, bundled_graphs_dir
+from mmreason.kg import ASSERTED_GRAPH, IMAGE_GRAPH, MM, PREDICTED_GRAPH, KnowledgeGraph, bundled_graphs_dir
 from mmreason.worlds.crossing import MR
 
 EX = "http://example.org/"
@@ -111,8 +111,12 @@ def test_prefixes_of_loaded_files_and_standard_ones(kg: KnowledgeGraph, tmp_path
     path.write_text("@prefix ex: <http://example.org/> .\nex:a ex:knows ex:b .\n")
     kg.load(path)
     assert kg.query("SELECT ?y WHERE { ex:a ex:knows ?y }") == [{"y": B}]
+    # The engine's own prefix is always known; a world's prefix only once its files are loaded.
+    assert kg.prefixes["mm"] == str(MM)
+    assert "mr" not in kg.prefixes
+    kg.load(bundled_graphs_dir() / "crossing" / "crossing.ttl")
     assert kg.prefixes["mr"] == str(MR)
-    assert kg.query("SELECT ?c WHERE { ?c rdfs:subClassOf mr:Vehicle }") == []
+    assert len(kg.query("SELECT ?c WHERE { ?c rdfs:subClassOf mr:Vehicle }")) == 3
 
 
 def test_crossing_ontology_subclass_closure(kg: KnowledgeGraph) -> None:
@@ -134,7 +138,7 @@ def test_crossing_ontology_subclass_closure(kg: KnowledgeGraph) -> None:
     assert kg.instances_of(MR.SceneObject) == [bus, car, light, walker]
     # The traffic rule as a join: what does a red light require, and of whom?
     rows = kg.query(
-        "SELECT ?action ?who WHERE { ?rule mr:when ?state ; mr:requires ?action ; mr:appliesTo ?who }",
+        "SELECT ?action ?who WHERE { ?rule mm:when ?state ; mr:requires ?action ; mm:appliesTo ?who }",
         state=MR.redLight,
     )
     assert rows == [{"action": MR.stop, "who": MR.Vehicle}]
@@ -150,9 +154,9 @@ def test_scene_facts_join_the_traffic_rules(kg: KnowledgeGraph) -> None:
     )
     kg.add(
         [
-            (scene, MR.depicts, car),
-            (scene, MR.depicts, walker),
-            (scene, MR.depicts, light),
+            (scene, MM.depicts, car),
+            (scene, MM.depicts, walker),
+            (scene, MM.depicts, light),
             (car, RDF.type, MR.Truck),
             (walker, RDF.type, MR.Pedestrian),
             (light, RDF.type, MR.TrafficLight),
@@ -162,10 +166,10 @@ def test_scene_facts_join_the_traffic_rules(kg: KnowledgeGraph) -> None:
     )
     rows = kg.query(
         """SELECT ?who ?action WHERE {
-             ?scene mr:depicts ?who, ?light .
+             ?scene mm:depicts ?who, ?light .
              ?who rdf:type/rdfs:subClassOf* ?cls .
              ?light mr:lightState ?state .
-             ?rule mr:when ?state ; mr:appliesTo ?cls ; mr:requires ?action .
+             ?rule mm:when ?state ; mm:appliesTo ?cls ; mr:requires ?action .
            }""",
         scene=scene,
     )

@@ -15,13 +15,23 @@ def test_render_then_ground_json(tmp_path, capsys):
     assert main(["--device", "cpu", "ground", str(pngs[0]), "--json"]) == 0
     grounded = json.loads(capsys.readouterr().out)
     truth = json.loads(pngs[0].with_suffix(".json").read_text())
-    assert set(truth) - {"seed", "hidden"} <= set(grounded)
-    assert (grounded["weather"], grounded["road"], grounded["light"]) == (
+    attributes = grounded["attributes"]
+    assert (attributes["weather"]["value"], attributes["surface"]["value"]) == (
         truth["weather"],
         truth["road"],
-        truth["light"],
     )
-    assert len(grounded["objects"]) == len(truth["objects"])
+    (light,) = [o for o in grounded["objects"] if o["type"] == "traffic light"]
+    assert light["attributes"]["lightState"]["value"] == truth["light"]
+    assert len(grounded["objects"]) == len(truth["objects"]) + 1  # the traffic light is an object too
+
+
+def test_render_labels_for_training(tmp_path):
+    assert (
+        main(["--world", "crossing", "render", "--seed", "4200010", "--out", str(tmp_path), "--labels"]) == 0
+    )
+    header, *rows = (tmp_path / "labels.csv").read_text().splitlines()
+    assert header == "image,x0,y0,x1,y1,property,value"
+    assert any(row.endswith(",a,mr:TrafficLight") for row in rows)
 
 
 def test_ground_table_and_bad_file(tmp_path, capsys):

@@ -10,16 +10,19 @@ import torch
 from PIL import Image
 
 from mmreason.errors import MissingFileError, ModelLoadError, UnknownNameError
-from mmreason.paths import bundled_models_dir
 from mmreason.vision.encoder import (
     CHECKPOINT_FILE,
     LIT_MODEL_NAME,
+    RECIPE_FILE,
     ClipEncoder,
     build_lit_model,
-    lit_model_config,
     file_sha256,
+    lit_model_config,
 )
+from mmreason.worlds import resolve_world
 from mmreason.worlds.crossing import render_scene
+
+MODEL = resolve_world("crossing").encoder
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +34,8 @@ def crops():
 
 
 def test_bundled_checkpoint_is_small_and_recorded():
-    checkpoint = bundled_models_dir() / CHECKPOINT_FILE
-    recipe = json.loads(checkpoint.with_suffix(".json").read_text())
+    checkpoint = MODEL / CHECKPOINT_FILE
+    recipe = json.loads((MODEL / RECIPE_FILE).read_text())
     assert checkpoint.stat().st_size <= 25 * 2**20
     assert recipe["sha256"] == file_sha256(checkpoint)
     assert recipe["model_config"] == lit_model_config()
@@ -70,7 +73,7 @@ def test_wrapper_agrees_with_raw_open_clip(encoder, crops):
     from safetensors.torch import load_file
 
     model, preprocess, tokenizer = build_lit_model()
-    state = load_file(str(bundled_models_dir() / CHECKPOINT_FILE))
+    state = load_file(str(MODEL / CHECKPOINT_FILE))
     model.logit_scale.data.copy_(state.pop("logit_scale").reshape(()))
     model.visual.load_state_dict({k.removeprefix("visual."): v for k, v in state.items()})
     with torch.no_grad():
@@ -121,41 +124,41 @@ def test_a_torch_save_file_loads_with_weights_only(tmp_path, encoder):
 
 
 @pytest.fixture
-def checkpoint_copy(tmp_path):
-    source = bundled_models_dir() / CHECKPOINT_FILE
-    target = tmp_path / CHECKPOINT_FILE
-    shutil.copy(source, target)
-    shutil.copy(source.with_suffix(".json"), target.with_suffix(".json"))
+def model_copy(tmp_path):
+    target = tmp_path / "clip"
+    shutil.copytree(MODEL, target)
     return target
 
 
-def test_corrupt_checkpoint_is_refused(checkpoint_copy):
-    data = bytearray(checkpoint_copy.read_bytes())
+def test_corrupt_checkpoint_is_refused(model_copy):
+    checkpoint = model_copy / CHECKPOINT_FILE
+    data = bytearray(checkpoint.read_bytes())
     data[len(data) // 2] ^= 0xFF
-    checkpoint_copy.write_bytes(bytes(data))
-    with pytest.raises(ModelLoadError, match=r"crossing-clip\.safetensors: SHA-256 .* does not match"):
-        ClipEncoder.default(path=checkpoint_copy, device="cpu")
+    checkpoint.write_bytes(bytes(data))
+    with pytest.raises(ModelLoadError, match=r"model\.safetensors: SHA-256 .* does not match"):
+        ClipEncoder.from_folder(model_copy, device="cpu")
 
 
-def test_missing_checkpoint_and_recipe(checkpoint_copy):
-    checkpoint_copy.with_suffix(".json").unlink()
-    with pytest.raises(ModelLoadError, match=r"recipe .* is missing"):
-        ClipEncoder.default(path=checkpoint_copy, device="cpu")
-    checkpoint_copy.unlink()
-    with pytest.raises(ModelLoadError, match="not found"):
-        ClipEncoder.default(path=checkpoint_copy, device="cpu")
+def test_missing_checkpoint_and_recipe(model_copy):
+    (model_copy / RECIPE_FILE).unlink()
+    with pytest.raises(ModelLoadError, match=r"recipe recipe\.json is missing"):
+        ClipEncoder.from_folder(model_copy, device="cpu")
+    (model_copy / CHECKPOINT_FILE).unlink()
+    with pytest.raises(ModelLoadError, match="no model.safetensors"):
+        ClipEncoder.from_folder(model_copy, device="cpu")
 
 
-def test_recorded_checksum_of_a_foreign_file_is_still_checked_for_shape(checkpoint_copy):
+def test_recorded_checksum_of_a_foreign_file_is_still_checked_for_shape(model_copy):
     # A file whose recipe was updated to match but whose tensors do not fit the architecture.
     from safetensors.torch import save_file
 
-    save_file({"logit_scale": torch.zeros(1), "visual.bogus": torch.zeros(2)}, str(checkpoint_copy))
-    recipe = json.loads(checkpoint_copy.with_suffix(".json").read_text())
-    recipe["sha256"] = file_sha256(checkpoint_copy)
-    checkpoint_copy.with_suffix(".json").write_text(json.dumps(recipe))
+    checkpoint = model_copy / CHECKPOINT_FILE
+    save_file({"logit_scale": torch.zeros(1), "visual.bogus": torch.zeros(2)}, str(checkpoint))
+    recipe = json.loads((model_copy / RECIPE_FILE).read_text())
+    recipe["sha256"] = file_sha256(checkpoint)
+    (model_copy / RECIPE_FILE).write_text(json.dumps(recipe))
     with pytest.raises(ModelLoadError, match="do not fit"):
-        ClipEncoder.default(path=checkpoint_copy, device="cpu")
+        ClipEncoder.from_folder(model_copy, device="cpu")
 
 
 @pytest.mark.parametrize(
@@ -172,7 +175,7 @@ def test_from_open_clip_refusals(tmp_path, name, weights, error, match):
         weights = tmp_path / "garbage.pt"
         weights.write_bytes(b"\x00not a checkpoint")
     elif weights == "BUNDLED":
-        weights = bundled_models_dir() / CHECKPOINT_FILE
+        weights = MODEL / CHECKPOINT_FILE
     with pytest.raises(error, match=match):
         ClipEncoder.from_open_clip(name, weights=weights, device="cpu")
 

@@ -57,12 +57,14 @@ seed = 0
 """
 
 WIDTH, HEIGHT = 96, 64
-_COLOURS = {"red": (210, 40, 40), "blue": (40, 60, 210)}
-_SKY = {"bright": (225, 225, 215), "dim": (70, 70, 80)}
+# Apart in grey too (luma 89, 98 on skies of 224 and 46): types are read on grey crops.
+_COLOURS = {"red": (210, 40, 40), "blue": (60, 90, 230)}
+_SKY = {"bright": (225, 225, 215), "dim": (45, 45, 55)}
 _GROUND = (120, 95, 60)
+_FURROW = (70, 55, 35)
 
 
-def make_toy_world(root: Path, *, images: int = 12, seed: int = 0, type_crop: str = "colour") -> Path:
+def make_toy_world(root: Path, *, images: int = 12, seed: int = 0, type_crop: str = "grey") -> Path:
     """A shapes world in ``root``: ``images`` pictures of a disc or a square above the ground, labelled.
 
     Each picture gives four rows: its lighting (the whole image), the shape's type and colour
@@ -81,6 +83,8 @@ def make_toy_world(root: Path, *, images: int = 12, seed: int = 0, type_crop: st
         picture = Image.new("RGB", (WIDTH, HEIGHT), _SKY[light])
         draw = ImageDraw.Draw(picture)
         draw.rectangle((0, 48, WIDTH, HEIGHT), fill=_GROUND)
+        for y in range(50, HEIGHT, 4):  # furrows: ground is striped, shapes are plain
+            draw.line((0, y, WIDTH, y), fill=_FURROW)
         side = int(rng.integers(14, 26))
         x0, y0 = int(rng.integers(2, WIDTH - side - 2)), int(rng.integers(2, 46 - side))
         box = (x0, y0, x0 + side, y0 + side)

@@ -7,7 +7,7 @@ from PIL import Image
 
 from mmreason.errors import InvalidInputError
 from mmreason.vision.proposals import grid_regions, segment_regions, square_crop
-from mmreason.worlds.crossing import render_scene
+from mmreason.worlds.crossing import propose_regions, render_scene
 
 
 def _iou(a, b):
@@ -20,7 +20,7 @@ def _iou(a, b):
 @pytest.mark.parametrize("seed", [0, 1, 2, 17, 99, 1234, 50_000])
 def test_segmentation_finds_each_object_box(seed):
     image, truth = render_scene(seed)
-    regions = segment_regions(image)
+    regions = propose_regions(image)
     expected = [o.bbox for o in truth.objects] + [truth.traffic_light_bbox]
     assert len(regions) == len(expected)
     for box in expected:
@@ -29,7 +29,24 @@ def test_segmentation_finds_each_object_box(seed):
 
 def test_rain_streaks_are_not_objects():
     image, truth = render_scene(3, Weather="rain")
-    assert len(segment_regions(image)) == len(truth.objects) + 1
+    assert len(propose_regions(image)) == len(truth.objects) + 1
+
+
+def test_a_plain_background_is_segmented_whole():
+    from PIL import ImageDraw
+
+    picture = Image.new("RGB", (160, 100), (230, 225, 210))
+    draw = ImageDraw.Draw(picture)
+    boxes = [(10, 10, 40, 40), (60, 50, 90, 95), (120, 5, 150, 30)]
+    for box in boxes:
+        draw.rectangle(box, fill=(40, 90, 160))
+    found = [r.bbox for r in segment_regions(picture)]
+    # Boxes have exclusive ends; PIL's rectangle includes its last pixel.
+    assert found == [(x0, y0, x1 + 1, y1 + 1) for x0, y0, x1, y1 in boxes]
+
+
+def test_the_crossing_proposer_declines_other_pictures():
+    assert propose_regions(Image.new("RGB", (64, 64))) is None
 
 
 def test_grid_known_counts():
@@ -56,7 +73,6 @@ def test_square_crop_keeps_aspect():
 @pytest.mark.parametrize(
     ("call", "match"),
     [
-        (lambda: segment_regions(Image.new("RGB", (64, 64))), "grid_regions"),
         (lambda: grid_regions(Image.new("RGB", (64, 64)), overlap=1.0), "overlap"),
         (lambda: grid_regions(Image.new("RGB", (64, 64)), scales=(0.0,)), "scales"),
         (lambda: square_crop(Image.new("RGB", (64, 64)), (5, 5, 5, 9)), "bbox"),

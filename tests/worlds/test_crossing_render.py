@@ -12,8 +12,10 @@ from hypothesis import strategies as st
 from rdflib import RDF, RDFS
 
 from mmreason.errors import InvalidInputError, UnknownNameError
-from mmreason.worlds.crossing import MR
+from mmreason.kg.vocab import MM
 from mmreason.paths import bundled_graphs_dir
+from mmreason.vision.labels import write_renders
+from mmreason.worlds import resolve_world
 from mmreason.worlds.crossing import (
     COLOURS,
     HEIGHT,
@@ -26,8 +28,8 @@ from mmreason.worlds.crossing import (
     read_trail,
     render_scene,
     render_values,
-    write_renders,
 )
+from mmreason.worlds.crossing.namespace import MR
 
 ROW = {
     "Weather": "rain",
@@ -188,11 +190,11 @@ def test_truth_rdf_uses_only_terms_of_the_ontology():
         t for triple in graph for t in triple if isinstance(t, rdflib.URIRef) and str(t).startswith(str(MR))
     }
     assert used <= defined, used - defined
-    depicted = list(graph.objects(None, MR.depicts))
+    depicted = list(graph.objects(None, MM.depicts))
     assert len(depicted) == len(truth.objects) + 2  # road users, the traffic light, the crosswalk
     colours = {o for o in graph.objects(None, MR.colour)}
     assert colours == {MR[o.color] for o in truth.objects if o.color}
-    assert (None, RDF.type, MR.Scene) in graph
+    assert (None, RDF.type, MM.Scene) in graph
 
 
 @pytest.mark.parametrize(
@@ -211,7 +213,7 @@ def test_truth_rdf_uses_only_terms_of_the_ontology():
             InvalidInputError,
             "DistanceToCrosswalk",
         ),
-        (lambda: write_renders("/tmp", count=0), InvalidInputError, "count"),
+        (lambda: write_renders(resolve_world("crossing"), "/tmp", count=0), InvalidInputError, "count"),
     ],
 )
 def test_bad_input_is_refused(call, error, match):
@@ -220,6 +222,6 @@ def test_bad_input_is_refused(call, error, match):
 
 
 def test_write_renders(tmp_path):
-    paths = write_renders(tmp_path, seed=40, count=2)
+    paths = write_renders(resolve_world("crossing"), tmp_path, seed=40, count=2)
     assert [p.name for p in paths] == ["scene-40.png", "scene-41.png"]
     assert json.loads(paths[1].with_suffix(".json").read_text())["seed"] == 41
