@@ -65,7 +65,8 @@ def _words(path: Path) -> list[tuple[int, str, bool]]:
         elif token.type in texts:
             lines = token.string.splitlines() or [""]
             for offset, line in enumerate(lines):
-                found += [(token.start[0] + offset, w, True) for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", line)]
+                words = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", line)
+                found += [(token.start[0] + offset, w, True) for w in words]
                 found += [(token.start[0] + offset, line.lower(), True)]
     return found
 

@@ -684,13 +684,18 @@ class Executor:
         trail.append(Step("causal", f"{dist.query}: {describe(dist)} (the {what} is not read off the image)"))
         by_value = {str(v): str(iri) for v, iri in binding.values.items()}
         if op.name == "query":
-            mode, p = max(dist.items(), key=lambda kv: kv[1])
-            label = self.label(by_value[str(mode)]) if str(mode) in by_value else str(mode)
-            return label, float(p), f"most likely {label} (P={p:.2f}), inferred by the causal model", None
+            ranked = sorted(dist.items(), key=lambda kv: -kv[1])
+            labels = [self.label(by_value[str(v)]) if str(v) in by_value else str(v) for v, _ in ranked]
+            p = float(ranked[0][1])
+            if len(ranked) > 1 and abs(p - float(ranked[1][1])) < 1e-9:
+                tied = " and ".join(labels[:2])
+                text = f"cannot tell: {tied} are as likely (P={p:.2f} each), by the causal model"
+                return None, 0.0, text, None
+            return labels[0], p, f"most likely {labels[0]} (P={p:.2f}), inferred by the causal model", None
         wanted = op.args["value"]
         p = sum(float(q) for v, q in dist.items() if by_value.get(str(v)) == wanted)
-        yes = (p >= 0.5) != bool(op.args.get("negate"))
-        return yes, _certainty(p), f"{'yes' if yes else 'no'} (P={p:.2f}, inferred by the causal model)", None
+        value, confidence, text, _ = _yes_no(p if not op.args.get("negate") else 1.0 - p)
+        return value, confidence, text.replace(")", ", inferred by the causal model)"), None
 
     def _follow(
         self,
@@ -804,9 +809,7 @@ class Executor:
         )
         result = self._ask_scm(target, given)
         trail.append(Step("causal", f"{result.query}: {describe(result)}"))
-        p = float(result[wanted])
-        yes = p >= 0.5
-        return yes, _certainty(p), f"{'yes' if yes else 'no'} (P={p:.2f})", None
+        return _yes_no(float(result[wanted]))
 
     def _causal_do(self, op: Op, scene: SceneGraph | None, trail: list[Step]) -> Result:
         scm = self._need_scm()
@@ -837,9 +840,15 @@ class Executor:
         seen = self._causal_inputs(scene, trail)
         result = self._ask_scm(target, seen, do=do)
         trail.append(Step("causal", f"{result.query}: {describe(result)} (abduction, action, prediction)"))
-        p = float(result[wanted])
-        yes = p >= 0.5
-        return yes, _certainty(p), f"{'yes' if yes else 'no'} (P={p:.2f})", None
+        return _yes_no(float(result[wanted]))
+
+
+def _yes_no(p: float) -> Result:
+    """A yes/no answer from P(yes); even odds are no answer."""
+    if abs(p - 0.5) < 1e-9:
+        return None, 0.0, f"cannot tell: as likely as not (P={p:.2f})", None
+    yes = p > 0.5
+    return yes, _certainty(p), f"{'yes' if yes else 'no'} (P={p:.2f})", None
 
 
 def _rule_name(executor: Executor, row: Any) -> str:

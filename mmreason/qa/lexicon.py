@@ -159,7 +159,8 @@ def variable_words(name: str) -> str:
 class Lexicon:
     """Labelled concepts, resolved from phrases by embedding similarity.
 
-    >>> lexicon = Lexicon.from_concepts([Concept("ex:Tomato", "tomato", CLASS), Concept("ex:Rose", "rose", CLASS)])
+    >>> concepts = [Concept("ex:Tomato", "tomato", CLASS), Concept("ex:Rose", "rose", CLASS)]
+    >>> lexicon = Lexicon.from_concepts(concepts)
     >>> lexicon.resolve("tomatoes", kinds={CLASS}).concept.label
     'tomato'
     """

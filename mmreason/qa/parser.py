@@ -136,7 +136,11 @@ class QuestionParser:
         """Questions of the grammar's forms about this lexicon's concepts (for a world that lists none)."""
         schema = self.lexicon.schema
         out = []
-        leaves = [c for c in self.lexicon.of_kind(CLASS) if len(schema.subclasses(c.key)) == 1]
+        # A leaf of the deepest hierarchy: a thing of the world, not a value class like a colour.
+        leaves = sorted(
+            (c for c in self.lexicon.of_kind(CLASS) if len(schema.subclasses(c.key)) == 1),
+            key=lambda c: (-len(schema.superclasses.get(c.key, ())), c.key),
+        )
         if leaves:
             leaf = leaves[0]
             out += [f"How many {leaf.label}s are there?", f"Is there a {leaf.label}?"]
@@ -145,14 +149,15 @@ class QuestionParser:
                 self.lexicon.get(s) for s in sorted(schema.superclasses.get(leaf.key, ())) if s != leaf.key
             ]
             out += [f"Is a {leaf.label} a {c.label}?" for c in above[:1] if c is not None]
-        states = self.lexicon.of_kind("state")
+        # A state in its longest words ("the path is slippery", not "slippery").
+        states = [max(c.labels, key=len) for c in self.lexicon.of_kind("state")]
         variables = self.lexicon.of_kind("variable")
         if states:
-            out.append(f"Why is it that {states[-1].label}?")
-            out.append(f"Given {states[-1].label}, is it that {states[0].label}?")
-            out.append(f"Had {states[0].label}, would {states[-1].label}?")
+            out.append(f"Why is it that {states[-1]}?")
+            out.append(f"Given that {states[-1]}, is it that {states[0]}?")
+            out.append(f"Had {states[0]}, would {states[-1]}?")
         if variables and states:
-            out.append(f"What happens to {variables[0].label} if {states[-1].label}?")
+            out.append(f"What happens to {variables[0].label} if {states[-1]}?")
         return tuple(out)
 
     # ------------------------------------------------------------------- slots
@@ -462,6 +467,14 @@ class QuestionParser:
         ops = [Op.of("observe", target=target, value=value, evidence=given)]
         return self._program("observation", question, ops, [outcome, *conds])
 
+    def _state_question(self, question: str, slots: dict[str, str]) -> Program | None:
+        """``"is the path slippery"``: a yes/no question whose clause is a state of the causal model."""
+        words = [w for w in slots["rest"].split() if w not in _AUXILIARIES]
+        state = self.lexicon.resolve(" ".join(words), kinds={"state"}, threshold=SUBSUMPTION_THRESHOLD)
+        if state is None:
+            return None
+        return self._observe_state(question, self._state(question, slots["rest"]), {})
+
     def _given(self, question: str, slots: dict[str, str]) -> Program:
         """``"given the prisoner died, was there a court order"``: P(outcome | the stated evidence)."""
         conds = [self._state(question, part) for part in re.split(r",? and ", slots["cond"])]
@@ -580,6 +593,11 @@ _FORMS: tuple[_Form, ...] = tuple(
             "attribute",
             r"^(?:is|are) (?:the )?(?P<np>.+?)(?: (?P<not>not))? (?P<value>[a-z]+)$",
             QuestionParser._verify,
+        ),
+        (
+            "observation",
+            r"^(?:is|are|was|were|will|would|did|does|do|has|have|had|can) (?P<rest>.+)$",
+            QuestionParser._state_question,
         ),
     )
 )

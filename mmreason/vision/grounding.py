@@ -327,9 +327,10 @@ def world_encoder(world: World, *, device: Any = "cpu") -> ClipEncoder:
     """The CLIP model a world ships (its manifest's ``encoder`` folder)."""
     from mmreason.vision.encoder import ClipEncoder
 
-    if world.encoder is None:
+    if world.encoder is None or not world.encoder.exists():
+        what = "names no encoder" if world.encoder is None else f"has no trained model in {world.encoder} yet"
         raise ModelLoadError(
-            f"the world {world.name!r} ({world.manifest}) has no encoder; train one with "
+            f"the world {world.name!r} ({world.manifest}) {what}; train one with "
             f"`mmreason train-clip --world {world.root}` or pass encoder="
         )
     return ClipEncoder.from_folder(world.encoder, device=device)

@@ -159,7 +159,6 @@ class _RowChecker:
     def __init__(self, path: Path, world: World, vocabulary: Vocabulary) -> None:
         self.path = path
         self.world = world
-        self.vocabulary = vocabulary
         self.properties = (*vocabulary.object_attributes, *vocabulary.scene_attributes)
         self.values = {TYPE_PROPERTY: {c.iri for c in vocabulary.types}}
         self.values.update({p: {c.iri for c in vocabulary.of(p)} for p in self.properties})
@@ -186,13 +185,13 @@ class _RowChecker:
             column = HEADER[len(fields)] if len(fields) < len(HEADER) else "value"
             raise self.fail(line, column, f"expected {len(HEADER)} columns, found {len(fields)}")
         image_name, *corners, prop_name, value_name = (f.strip() for f in fields)
-        image = self.image(image_name, line)
-        box = self.box(corners, image, line)
+        image, size = self.image(image_name, line)
+        box = self.box(corners, image.name, size, line)
         prop = self.property(prop_name, line)
         value = self.value(prop, value_name, line)
         return LabelRow(image=image, box=box, property=prop, value=value, line=line)
 
-    def image(self, name: str, line: int) -> Path:
+    def image(self, name: str, line: int) -> tuple[Path, tuple[int, int]]:
         from mmreason.vision.images import MAX_PIXELS
 
         if not name:
@@ -203,9 +202,9 @@ class _RowChecker:
         size = self.sizes[image]
         if isinstance(size, str):
             raise self.fail(line, "image", f"{name!r} ({image}): {size}")
-        return image
+        return image, size
 
-    def box(self, corners: Sequence[str], image: Path, line: int) -> Box | None:
+    def box(self, corners: Sequence[str], image: str, size: tuple[int, int], line: int) -> Box | None:
         if not any(corners):
             return None
         numbers = []
@@ -222,7 +221,7 @@ class _RowChecker:
                 raise self.fail(line, column, f"expected a number of pixels, found {text!r}")
             numbers.append(number)
         x0, y0, x1, y1 = numbers
-        width, height = self.sizes[image]  # type: ignore[misc]
+        width, height = size
         for column, low, high in (("x1", x0, x1), ("y1", y0, y1)):
             if high <= low:
                 raise self.fail(
@@ -236,7 +235,7 @@ class _RowChecker:
         ):
             if not 0 <= number <= limit:
                 raise self.fail(
-                    line, column, f"{number:g} is outside the image {image.name} ({width}×{height} pixels)"
+                    line, column, f"{number:g} is outside the image {image} ({width}×{height} pixels)"
                 )
         return (x0, y0, x1, y1)
 

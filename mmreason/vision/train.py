@@ -42,7 +42,6 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -167,7 +166,7 @@ class TrainResult:
     labels: Path
     labels_sha256: str
     config: TrainConfig
-    accuracy: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    accuracy: dict[str, float] = field(default_factory=dict)
     final_loss: float = math.nan
     seconds: float = 0.0
 
@@ -341,7 +340,7 @@ def _resolve_source(source: World | str | Path, labels: str | Path | None) -> tu
     if world.labels is None:
         raise WorldError(
             f"{world.manifest}: training.labels: the world names no labelled images; "
-            'add labels = "labels.csv" under [training], or pass labels=',
+            'add labels = "labels.csv" under [training], or pass labels= (train-clip --labels FILE)',
             path=str(world.manifest),
             key="training.labels",
         )
@@ -412,7 +411,7 @@ def _train_impl(
         labels=labels.path,
         labels_sha256=labels.sha256,
         config=config,
-        accuracy=MappingProxyType(accuracy),
+        accuracy=accuracy,
         final_loss=final_loss,
         seconds=time.perf_counter() - start,
     )
@@ -642,11 +641,12 @@ def _write(
 
 
 def _relative_path(path: Path, start: Path) -> str:
-    # How to reach ``path`` from the folder ``start``; absolute when no relative path exists.
+    # From a model folder inside the world, the manifest by a relative path (the world moves whole).
     try:
-        return Path(os.path.relpath(path, start)).as_posix()
+        start.relative_to(path.parent)
     except ValueError:
         return str(path)
+    return Path(os.path.relpath(path, start)).as_posix()
 
 
 def _relative_to(path: Path, root: Path) -> str:

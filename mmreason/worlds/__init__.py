@@ -340,10 +340,13 @@ class _Reader:
             if key not in allowed:
                 raise self.fail(f"{prefix}{key}", f"unknown key; allowed: {', '.join(sorted(allowed))}")
 
-    def file(self, key: str, value: Any) -> Path:
+    def path(self, key: str, value: Any) -> Path:
         if not isinstance(value, str) or not value:
             raise self.fail(key, f"expected a file name, found {value!r}")
-        path = (self.root / value).resolve()
+        return (self.root / value).resolve()
+
+    def file(self, key: str, value: Any) -> Path:
+        path = self.path(key, value)
         if not path.exists():
             raise self.fail(key, f"names {value!r}, which does not exist ({path})")
         return path
@@ -373,7 +376,8 @@ class _Reader:
         if not isinstance(name, str) or not name:
             raise self.fail("name", f"expected a name, found {name!r}")
         optional = {key: self.file(key, raw[key]) if key in raw else None for key in ("scm", "bindings")}
-        encoder = self.file("encoder", raw["encoder"]) if "encoder" in raw else None
+        # The encoder folder is where train-clip writes: a world may name it before it exists.
+        encoder = self.path("encoder", raw["encoder"]) if "encoder" in raw else None
         readers = self.strings("readers", raw.get("readers", []))
         renderer = raw.get("renderer")
         for key, spec in [*(("readers", r) for r in readers), ("renderer", renderer)]:

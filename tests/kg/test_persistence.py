@@ -13,8 +13,8 @@ import pytest
 from rdflib import URIRef
 
 from mmreason.kg import KnowledgeGraph, bundled_graphs_dir
-from mmreason.worlds.crossing import MR
 from mmreason.kg.backends import oxigraph as oxigraph_backend
+from mmreason.worlds.crossing import MR
 
 BULK_TRIPLES = 40_000
 

@@ -104,7 +104,7 @@ def test_bindings_use_the_ontologys_own_prefixes(crossing):
     )
     assert str(bound["Road"].source.property) == "http://example.org/garden#surface"
     # Without the world's prefixes, "g:" is not known, and the message says which are.
-    with pytest.raises(InvalidInputError, match="unknown prefix 'g'.*known: .*mm"):
+    with pytest.raises(InvalidInputError, match=r"unknown prefix 'g'.*known: .*mm"):
         Bindings.from_dict({"variables": {"Road": {"kg": {"scene": "g:surface"}}}}, scm=scm)
 
 

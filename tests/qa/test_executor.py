@@ -169,7 +169,11 @@ def test_predicted_facts_never_pass_for_asserted_ones():
     [
         ("Is a bus a vehicle?", True, "yes: a bus is a vehicle"),
         ("Is a pedestrian a vulnerable road user?", True, "a pedestrian is a vulnerable road user"),
-        ("Is a pedestrian a vehicle?", False, "no: the knowledge graph says a pedestrian is a vulnerable road user"),
+        (
+            "Is a pedestrian a vehicle?",
+            False,
+            "no: the knowledge graph says a pedestrian is a vulnerable road user",
+        ),
         ("What kind of thing is a bus?", "vehicle", "a bus is a vehicle"),
         # Read as the action of the crosswalk rule, which binds vehicles, so buses.
         ("Must a bus yield to pedestrians?", None, "vehicles yield to pedestrians on the crosswalk"),

@@ -144,7 +144,7 @@ def test_missing_checkpoint_and_recipe(model_copy):
     with pytest.raises(ModelLoadError, match=r"recipe recipe\.json is missing"):
         ClipEncoder.from_folder(model_copy, device="cpu")
     (model_copy / CHECKPOINT_FILE).unlink()
-    with pytest.raises(ModelLoadError, match="no model.safetensors"):
+    with pytest.raises(ModelLoadError, match=r"no model\.safetensors"):
         ClipEncoder.from_folder(model_copy, device="cpu")
 
 

@@ -1,4 +1,4 @@
-"""Grounding with the crossing's model: scene facts match the truth of unseen renders; RDF with confidences."""
+"""Grounding with the crossing's model: facts match the truth of unseen renders; RDF with confidences."""
 
 from __future__ import annotations
 
