@@ -32,11 +32,11 @@ def _raw_open_clip(device: Any) -> tuple[Any, Any, Any]:
     # open_clip's own objects, built and loaded without ClipEncoder.
     from safetensors.torch import load_file
 
-    from mmreason.paths import bundled_models_dir
     from mmreason.vision.encoder import CHECKPOINT_FILE, build_lit_model
+    from mmreason.worlds import resolve_world
 
     model, preprocess, tokenizer = build_lit_model()
-    state = load_file(str(bundled_models_dir() / CHECKPOINT_FILE))
+    state = load_file(str(resolve_world("crossing").encoder / CHECKPOINT_FILE))
     scale = state.pop("logit_scale")
     model.visual.load_state_dict({k.removeprefix("visual."): v for k, v in state.items()})
     model.logit_scale.data.copy_(scale.reshape(()))
@@ -96,33 +96,61 @@ def _confusion_png(tallies: dict[str, Counter], out: Path) -> Path:
     return save_figure(fig, out, "vision_confusion.png", dpi=110)
 
 
+# The benchmark's kinds (rows of the table, titles of the confusion plots) and the mr: property
+# each is grounded as ("type": the object's class).
+KINDS = {
+    "weather": "weather",
+    "road": "surface",
+    "light": "lightState",
+    "type": "type",
+    "colour": "colour",
+    "brakes": "brakeLights",
+}
+
+
+def _held_out_pairs(world: Any) -> tuple[tuple[str, str], ...]:
+    """The (colour, type) pairs the world's CLIP model was trained without, as its recipe records them."""
+    from mmreason.vision.encoder import read_recipe
+
+    pairs = read_recipe(world.encoder)["data_split"]["held_out_pairs"]
+    return tuple((colour, kind) for colour, kind in pairs)
+
+
+def _spelled(concept: Any) -> str:
+    """A grounded concept as the renderer's truth spells it: labels, but brake lights "on"/"off"."""
+    from mmreason.worlds.crossing import MR
+
+    lamps = {str(MR.brakeLightsOn): "on", str(MR.brakeLightsOff): "off"}
+    return lamps.get(concept.iri, concept.label)
+
+
 def _accuracy(n: int, device: Any, out: Path) -> tuple[list[Comparison], dict[str, Any], list[str]]:
     import torch
     from tqdm.auto import tqdm
 
     from mmreason.vision.encoder import ClipEncoder
-    from mmreason.vision.grounding import ground, world_value
-    from mmreason.vision.train import HELD_OUT_PAIRS
-    from mmreason.vision.vocabulary import Vocabulary
-    from mmreason.worlds.crossing import render_scene
+    from mmreason.vision.grounding import ground
+    from mmreason.vision.vocabulary import TYPE, Vocabulary
+    from mmreason.worlds import resolve_world
+    from mmreason.worlds.crossing import MR, render_scene
 
-    encoder = ClipEncoder.default(device=device)
-    vocab = Vocabulary.from_file()
+    world = resolve_world("crossing")
+    held_out = _held_out_pairs(world)
+    encoder = ClipEncoder.from_folder(world.encoder, device=device)
+    vocab = Vocabulary.from_world(world)
+    kind_keys = {kind: TYPE if name == TYPE else str(MR[name]) for kind, name in KINDS.items()}
     raw_model, raw_preprocess, raw_tokenizer = _raw_open_clip(device)
     with torch.no_grad():
         raw_text = {
-            kind: raw_model.encode_text(raw_tokenizer(list(vocab.prompts(kind))).to(device), normalize=True)
-            for kind in ("weather", "road", "light", "type", "colour", "brakes")
+            kind: raw_model.encode_text(raw_tokenizer(list(vocab.prompts(key))).to(device), normalize=True)
+            for kind, key in kind_keys.items()
         }
-    values = {kind: [world_value(c) for c in vocab.of(kind)] for kind in raw_text}
+    values = {kind: [_spelled(c) for c in vocab.of(key)] for kind, key in kind_keys.items()}
+    traffic_light = str(MR.TrafficLight)
 
-    ours: dict[str, list[bool]] = {
-        k: [] for k in ("weather", "road", "light", "type", "colour", "brakes", "count", "held")
-    }
+    ours: dict[str, list[bool]] = {k: [] for k in (*KINDS, "count", "held")}
     peer: dict[str, list[bool]] = {k: [] for k in ours}
-    tallies: dict[str, Counter] = {
-        k: Counter() for k in ("weather", "road", "light", "type", "colour", "brakes")
-    }
+    tallies: dict[str, Counter] = {k: Counter() for k in KINDS}
     counts: list[tuple[int, int]] = []
     distance_errors: list[float] = []
     speed_errors: list[float] = []
@@ -133,41 +161,48 @@ def _accuracy(n: int, device: Any, out: Path) -> tuple[list[Comparison], dict[st
     for seed in tqdm(range(BENCH_SEED, BENCH_SEED + n), desc="ground unseen renders"):
         image, truth = render_scene(seed)
         truths.append(truth)
-        scene = ground(image, encoder=encoder, image_id=truth.scene_id)
-        light = scene.light.value if scene.light is not None else None
+        scene = ground(image, world=world, encoder=encoder, vocabulary=vocab, image_id=truth.scene_id)
+        # The truth lists road users; the traffic light is read for its state, as the most
+        # confident object grounded as one.
+        lights = [o for o in scene.objects if o.type.concept.iri == traffic_light]
+        users = [o for o in scene.objects if o.type.concept.iri != traffic_light]
+        signal = max(lights, key=lambda o: o.type.confidence, default=None)
+        state = signal.attribute(MR.lightState) if signal is not None else None
         for kind, guess, actual in (
-            ("weather", scene.weather.value, truth.weather),
-            ("road", scene.road.value, truth.road),
-            ("light", light, truth.light),
+            ("weather", scene.attribute(MR.weather).value, truth.weather),
+            ("road", scene.attribute(MR.surface).value, truth.road),
+            ("light", state.value if state is not None else None, truth.light),
         ):
             ours[kind].append(guess == actual)
             tallies[kind][(actual, guess)] += 1
-        counts.append((len(truth.objects), len(scene.objects)))
-        ours["count"].append(len(truth.objects) == len(scene.objects))
-        matched = _match([o.bbox for o in truth.objects], [o.bbox for o in scene.objects])
+        counts.append((len(truth.objects), len(users)))
+        ours["count"].append(len(truth.objects) == len(users))
+        matched = _match([o.bbox for o in truth.objects], [o.bbox for o in users])
         for i, obj in enumerate(truth.objects):
-            found = scene.objects[matched[i]] if i in matched else None
+            found = users[matched[i]] if i in matched else None
             got_type = found.type.value if found is not None else "missed"
             ours["type"].append(got_type == obj.type)
             tallies["type"][(obj.type, got_type)] += 1
             if obj.color is not None:
-                got_colour = (
-                    found.colour.value if found is not None and found.colour is not None else "missed"
-                )
+                colour = found.attribute(MR.colour) if found is not None else None
+                got_colour = colour.value if colour is not None else "missed"
                 ours["colour"].append(got_colour == obj.color)
                 tallies["colour"][(obj.color, got_colour)] += 1
-                if (obj.color, obj.type) in HELD_OUT_PAIRS:
+                if (obj.color, obj.type) in held_out:
                     ours["held"].append(got_colour == obj.color and got_type == obj.type)
             if obj.braking is not None:
                 lamps = "on" if obj.braking else "off"
-                got_lamps = found.brake_lights.value if found is not None and found.brake_lights else "missed"
+                brake_lights = found.attribute(MR.brakeLights) if found is not None else None
+                got_lamps = _spelled(brake_lights.concept) if brake_lights is not None else "missed"
                 ours["brakes"].append(got_lamps == lamps)
                 tallies["brakes"][(lamps, got_lamps)] += 1
-            if obj.nearest and found is not None and found.distance_to_crosswalk is not None:
-                distance_errors.append(abs(found.distance_to_crosswalk - truth.distance_to_crosswalk))
+            distance = found.measure(MR.distanceToCrosswalk) if found is not None else None
+            speed = found.measure(MR.speed) if found is not None else None
+            if obj.nearest and distance is not None:
+                distance_errors.append(abs(distance - truth.distance_to_crosswalk))
             if obj.nearest:
-                if found is not None and found.speed is not None:
-                    speed_errors.append(abs(found.speed - obj.speed))
+                if speed is not None:
+                    speed_errors.append(abs(speed - obj.speed))
                 else:
                     speed_unread += 1
         # The peer: open_clip zero-shot on the whole image.
@@ -187,7 +222,7 @@ def _accuracy(n: int, device: Any, out: Path) -> tuple[list[Comparison], dict[st
             peer["type"].append(guess["type"] == obj.type)
             if obj.color is not None:
                 peer["colour"].append(guess["colour"] == obj.color)
-                if (obj.color, obj.type) in HELD_OUT_PAIRS:
+                if (obj.color, obj.type) in held_out:
                     peer["held"].append(guess["colour"] == obj.color and guess["type"] == obj.type)
             if obj.braking is not None:
                 peer["brakes"].append(guess["brakes"] == ("on" if obj.braking else "off"))
@@ -224,7 +259,7 @@ def _accuracy(n: int, device: Any, out: Path) -> tuple[list[Comparison], dict[st
     params = {
         "renders": n,
         "seeds": [BENCH_SEED, BENCH_SEED + n - 1],
-        "held_out_pairs": [list(p) for p in HELD_OUT_PAIRS],
+        "held_out_pairs": [list(p) for p in held_out],
         "ground_seconds": round(seconds, 1),
         "distance_to_crosswalk_mae_m": mae,
         "speed_mae_mps": speed_mae,

@@ -96,6 +96,14 @@ def test_scenario_evidence_overrides_image_evidence(crossing):
             "model.scm: 'nope",
         ),
         ("[[queries]\n", "not valid TOML"),
+        (
+            "world = 'atlantis'\n[[queries]]\nkind = 'observe'\ntarget = 'Road'\n",
+            "world: 'atlantis' is neither",
+        ),
+        (
+            "[model]\nbindings = 'crossing.bindings.toml'\n[[queries]]\nkind = 'observe'\ntarget = 'Road'\n",
+            "bindings needs scm",
+        ),
     ],
 )
 def test_bad_scenario_files_name_the_field(tmp_path, text, match):
@@ -130,3 +138,44 @@ def test_names_the_scm_does_not_know_are_refused(tmp_path, crossing, text, match
 def test_missing_scenario_file():
     with pytest.raises(MissingFileError, match="scenario file not found"):
         load_scenario("no/such/scenario.toml")
+
+
+def test_a_scenario_file_that_is_not_text_is_named(tmp_path):
+    path = tmp_path / "binary.toml"
+    path.write_bytes(b"\xff\xfe\x00name")
+    with pytest.raises(ScenarioError, match=r"binary\.toml: not UTF-8 text"):
+        load_scenario(path)
+
+
+def test_a_scenario_names_its_world_and_its_model_files_are_honoured(tmp_path):
+    from mmreason.reasoner import Reasoner
+
+    path = tmp_path / "sprinkler.toml"
+    path.write_text(
+        'world = "crossing"\n'
+        "[model]\n"
+        f'scm = "{bundled_graphs_dir() / "sprinkler.scm.toml"}"\n'
+        "[evidence]\nW = 1\n"
+        "[[queries]]\nname = 'q'\nkind = 'observe'\ntarget = 'S'\n"
+    )
+    scenario = load_scenario(path)
+    assert scenario.world == str(bundled_graphs_dir() / "crossing")
+    result = Reasoner.default(device="cpu").what_if(scenario)
+    # The sprinkler network, not the crossing: P(S=1 | W=1) = 0.2781 / 0.6471 (Pearl's numbers).
+    assert result.outcomes[0].result[1] == pytest.approx(0.2781 / 0.6471, abs=1e-4)
+
+
+def test_a_scenario_of_another_world_runs_with_that_world(tmp_path):
+    from mmreason.reasoner import Reasoner
+    from tests.worlds.test_manifest import make_world
+
+    folder = make_world(tmp_path / "garden")
+    scm = folder / "garden.scm.toml"
+    scm.write_text("[variables.Frost]\ndomain = [0, 1]\ncpd = [0.75, 0.25]\n")
+    (folder / "world.toml").write_text(
+        (folder / "world.toml").read_text().replace("[vision]", 'scm = "garden.scm.toml"\n[vision]')
+    )
+    path = tmp_path / "frost.toml"
+    path.write_text('world = "garden"\n[[queries]]\nname = "frost"\nkind = "observe"\ntarget = "Frost"\n')
+    result = Reasoner.default(device="cpu").what_if(path)
+    assert result.outcomes[0].result[1] == pytest.approx(0.25)

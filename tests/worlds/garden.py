@@ -206,3 +206,11 @@ def build(folder: Path, *, pictures: int = 240, seed: int = 0) -> Path:
         rows += [(name, box, prop, value) for box, prop, value in labels]
     write_labels(drawings / "labels.csv", rows)
     return folder
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m tests.worlds.garden FOLDER")
+    print(f"wrote the garden world to {build(Path(sys.argv[1]))}")

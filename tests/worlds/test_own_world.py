@@ -143,3 +143,15 @@ def test_the_cli_takes_the_world(garden, tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["value"] is True
+
+
+def test_answering_writes_nothing_into_the_world(garden, garden_reasoner):
+    folder, _ = garden
+
+    def listing():
+        return {p: p.stat().st_mtime_ns for p in folder.rglob("*")}
+
+    before = listing()
+    garden_reasoner.ask(SUMMER, "How many tomatoes are there?")
+    garden_reasoner.ask(None, "Given the grass is wet, did it rain?")
+    assert listing() == before
