@@ -33,6 +33,33 @@ equation = "3 * Z - X + N_Y"
 """
 
 
+def firing_squad_with(p: float, q: float) -> SCM:
+    """Pearl's firing squad (Causality §7.1.2) with court-order probability p and nervousness q."""
+    return SCM.from_toml(
+        f"""
+[exogenous.U]
+distribution = "bernoulli"
+p = {p}
+[exogenous.W]
+distribution = "bernoulli"
+p = {q}
+[variables.C]
+domain = [0, 1]
+equation = "U"
+[variables.A]
+domain = [0, 1]
+equation = "C or W"
+[variables.B]
+domain = [0, 1]
+equation = "C"
+[variables.D]
+domain = [0, 1]
+equation = "A or B"
+""",
+        device="cpu",
+    )
+
+
 @pytest.fixture(scope="session")
 def sprinkler() -> SCM:
     return SCM.from_file(bundled_graphs_dir() / "sprinkler.scm.toml", device="cpu")

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from mmreason import SCM, ImpossibleEvidenceError, InvalidInputError, UnknownVariableError
 from mmreason.causal.interop import twin_network
+from tests.causal.conftest import firing_squad_with
 
 # ---------------------------------------------------------------- known answers
 
@@ -27,27 +28,7 @@ def test_sprinkler_textbook_numbers(sprinkler):
 @pytest.mark.parametrize(("p", "q"), [(0.7, 0.2), (0.5, 0.5), (0.1, 0.9), (0.95, 0.01)])
 def test_firing_squad_counterfactual(p, q):
     # Pearl, Causality §7.1.2: had A not shot, would the prisoner be dead, given that he is?
-    text = f"""
-[exogenous.U]
-distribution = "bernoulli"
-p = {p}
-[exogenous.W]
-distribution = "bernoulli"
-p = {q}
-[variables.C]
-domain = [0, 1]
-equation = "U"
-[variables.A]
-domain = [0, 1]
-equation = "C or W"
-[variables.B]
-domain = [0, 1]
-equation = "C"
-[variables.D]
-domain = [0, 1]
-equation = "A or B"
-"""
-    scm = SCM.from_toml(text, device="cpu")
+    scm = firing_squad_with(p, q)
     answer = scm.counterfactual("D", evidence={"D": 1}, do={"A": 0})
     assert answer[1] == pytest.approx(p / (1 - (1 - p) * (1 - q)), abs=1e-12)
     assert sum(answer.values()) == pytest.approx(1.0, abs=1e-12)

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from mmreason import SCM, ImpossibleEvidenceError, InvalidInputError, UnknownVariableError
 from mmreason.causal import discrete
+from tests.causal.conftest import firing_squad_with
 
 # The firing squad of graphs/firing_squad.scm.toml: U ~ B(p) the court order, W ~ B(q) the
 # nervous rifleman; C = U, A = C or W, B = C, D = A or B.
@@ -62,32 +63,6 @@ cpd = [0.7, 0.3]
 type = "real"
 equation = 'U_Speed + (-2.0 if Road == "wet" else 0.0)'
 """
-
-
-def _firing_squad(p: float, q: float) -> SCM:
-    return SCM.from_toml(
-        f"""
-[exogenous.U]
-distribution = "bernoulli"
-p = {p}
-[exogenous.W]
-distribution = "bernoulli"
-p = {q}
-[variables.C]
-domain = [0, 1]
-equation = "U"
-[variables.A]
-domain = [0, 1]
-equation = "C or W"
-[variables.B]
-domain = [0, 1]
-equation = "C"
-[variables.D]
-domain = [0, 1]
-equation = "A or B"
-""",
-        device="cpu",
-    )
 
 
 @pytest.fixture(scope="module")
@@ -235,7 +210,7 @@ def test_contraction_of_categorical_noise(seasons, monkeypatch):
 # ---------------------------------------------------------------- pgmpy as the peer
 
 
-def _pgmpy_firing_squad():
+def _pgmpyfiring_squad_with():
     """The firing squad with U and W as root nodes and deterministic CPDs below them."""
     from pgmpy.factors.discrete import TabularCPD
     from pgmpy.models import DiscreteBayesianNetwork
@@ -262,7 +237,7 @@ def _pgmpy_firing_squad():
 def test_noise_posteriors_equal_pgmpy_variable_elimination(firing_squad, target, evidence):
     from pgmpy.inference import VariableElimination
 
-    factor = VariableElimination(_pgmpy_firing_squad()).query(
+    factor = VariableElimination(_pgmpyfiring_squad_with()).query(
         [target], evidence=evidence, show_progress=False
     )
     ours = firing_squad.query(target, evidence=evidence)
@@ -280,7 +255,7 @@ def test_noise_posteriors_equal_pgmpy_variable_elimination(firing_squad, target,
 )
 def test_posteriors_average_back_to_the_prior(p, q, observed):
     # Law of total probability: Σ_v P(U=1 | X=v) P(X=v) = P(U=1) = p, and the same for W.
-    scm = _firing_squad(p, q)
+    scm = firing_squad_with(p, q)
     marginal = scm.query(observed)
     rows = [{observed: value} for value in marginal.domain]
     for noise, prior in (("U", p), ("W", q)):
