@@ -121,6 +121,8 @@ class Executor:
         self._labels: dict[str, str] = {}
         self._signatures: dict[str, tuple[str | None, str | None]] = {}
         self._units: dict[str, str] = {}
+        self._condition_kinds: frozenset[str] | None = None
+        self._type_cache: dict[str, frozenset[str]] = {}
 
     # ------------------------------------------------------------------ KG helpers
 
@@ -530,7 +532,8 @@ class Executor:
                 f"{_rule_name(self, r)} (when: {self._condition_words(str(r['when']))})" for r in rules
             )
             return None, 1.0, f"it depends on what the image shows: {when}", None
-        conditions = self._conditions(scene)
+        # Only what some rule can be conditioned on: a vehicle's colour is no condition.
+        conditions = {s: p for s, p in self._conditions(scene).items() if self._is_condition(s)}
         required, p_required = [], 0.0
         for state, p_state in conditions.items():
             held = [r for r in rules if str(r["when"]) == state]
@@ -545,8 +548,6 @@ class Executor:
             if held:
                 required.append(_rule_name(self, held[0]))
                 p_required = 1.0 - (1.0 - p_required) * (1.0 - p_state)
-                continue
-            if not self._is_condition(state):
                 continue
             # The asserted rules are silent: a fact a GNN predicted may speak, at its calibrated score.
             predicted = self._query(_PREDICTED_FACT, state=URIRef(state), p=URIRef(prop), v=URIRef(value))
@@ -599,21 +600,27 @@ class Executor:
 
     def _condition_words(self, iri: str) -> str:
         """A rule's condition in words: its label, and its class's ("winter, a season")."""
-        types = [str(r["type"]) for r in self.kg.query(_TYPES, x=URIRef(iri))]
-        kind = next((self.label(t) for t in types if not t.startswith(_ENGINE_NAMESPACES)), None)
+        kind = next((self.label(t) for t in sorted(self._types(iri))), None)
         return f"{self.label(iri)}, a {kind}" if kind else self.label(iri)
 
     def _is_condition(self, iri: str) -> bool:
-        """Whether ``iri`` (or its class) is what some asserted rule is conditioned on."""
-        if not hasattr(self, "_condition_kinds"):
+        """Whether ``iri`` (or its class) is what some asserted rule is conditioned on (cached)."""
+        if self._condition_kinds is None:
             whens = {str(r["when"]) for r in self._query(_CONDITIONS)}
             kinds = set(whens)
             for when in whens:
-                types = {str(r["type"]) for r in self.kg.query(_TYPES, x=URIRef(when))}
-                kinds |= {t for t in types if not t.startswith(_ENGINE_NAMESPACES)}
+                kinds |= self._types(when)
             self._condition_kinds = frozenset(kinds)
-        types = {str(r["type"]) for r in self.kg.query(_TYPES, x=URIRef(iri))}
-        return iri in self._condition_kinds or bool(types & self._condition_kinds)
+        return iri in self._condition_kinds or bool(self._types(iri) & self._condition_kinds)
+
+    def _types(self, iri: str) -> frozenset[str]:
+        """The world's classes ``iri`` is an instance of (the engine's own left out), cached."""
+        if iri not in self._type_cache:
+            rows = self.kg.query(_TYPES, x=URIRef(iri))
+            self._type_cache[iri] = frozenset(
+                str(r["type"]) for r in rows if not str(r["type"]).startswith(_ENGINE_NAMESPACES)
+            )
+        return self._type_cache[iri]
 
     # ---------------------------------------------------------- scene attributes
 

@@ -17,11 +17,12 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+import torch
 from rdflib import XSD
 
 from mmreason.errors import QuestionNotUnderstoodError
 from mmreason.kg.vocab import MM
-from mmreason.qa.lexicon import CLASS, PROPERTY, Lexicon, Match
+from mmreason.qa.lexicon import CLASS, PROPERTY, SLOT_TEMPERATURE, Concept, Lexicon, Match
 from mmreason.qa.program import Op, Program
 
 __all__ = ["FORMS", "QuestionParser", "normalize"]
@@ -50,8 +51,8 @@ _PERSON_PRONOUNS = {"anyone", "anybody", "someone", "somebody", "people", "perso
 _AUXILIARIES = {
     *("had", "have", "has", "been", "be", "were", "was", "is", "are", "would", "will", "did", "does", "do"),
 }
-# Words that negate a clause: "had it not rained", "the tomato did not ripen".
-_NEGATIONS = {"not", "no", "never"}
+# Words that negate a clause: "had it not rained", "the tomato did not ripen", "nobody was hurt".
+_NEGATIONS = {"not", "no", "never", "nobody", "nothing", "none"}
 # An attribute value must be this close: colour words sit near each other in any text space,
 # so "purple" must not quietly become "blue".
 VALUE_THRESHOLD = 0.8
@@ -185,7 +186,7 @@ class QuestionParser:
     def _property(self, question: str, phrase: str, among: Iterable[str], what: str = "property") -> Match:
         """A property among ``among`` (those that apply to the subject), by its labels."""
         allowed = set(among)
-        ranked = [m for m in self.lexicon.rank(phrase, kinds={PROPERTY}) if m.concept.key in allowed]
+        ranked = _among(self.lexicon.rank(phrase, kinds={PROPERTY}), allowed)
         if not ranked or ranked[0].score < PROPERTY_THRESHOLD:
             known = sorted(c.label for p in allowed if (c := self.lexicon.get(p)) is not None)
             error = self._fail(question, phrase, what)
@@ -222,7 +223,7 @@ class QuestionParser:
         if not found:
             raise self._fail(question, word, "attribute value")
         best = max(found, key=lambda m: m.score)
-        return Match(word, best.concept, best.score)
+        return Match(word, best.concept, best.score, best.p)
 
     def _selection(self, question: str, phrase: str) -> tuple[list[Op], list[Match]]:
         head, modifiers = self.noun_phrase(question, phrase)
@@ -234,23 +235,56 @@ class QuestionParser:
         return ops, [head, *modifiers]
 
     def _state(self, question: str, clause: str) -> Match:
-        """The state of a causal variable a clause states; a negated clause ("had it not rained")
-        names the other state of a 0/1 variable, and is refused for any other variable."""
+        """The state of a causal variable a clause states.
+
+        A sentence embedding barely sees "not" ("the car stops" and "the car does not stop" sit
+        at 0.95), so polarity is read from the words: the clause and every state label are
+        compared without their negations, and a clause whose negation differs from the best
+        label's names the other state of that 0/1 variable (refused for any other variable).
+        ``p`` is how sure the choice of the *variable* is among the variables' best labels.
+        """
+        match = self._find_state(clause)
+        if match is None:
+            raise self._fail(question, clause, "state of a causal variable")
+        if isinstance(match, str):
+            raise self._fail(question, clause, match)
+        return match
+
+    def _find_state(self, clause: str, *, threshold: float | None = None) -> Match | str | None:
         words = [w for w in clause.replace(",", " ").split() if w not in _AUXILIARIES]
         negated = any(w in _NEGATIONS for w in words)
-        words = [w for w in words if w not in _NEGATIONS]
-        match = self._resolve(question, " ".join(words), {"state"}, "state of a causal variable")
-        if not negated:
-            return match
-        variable = match.concept.key.split("=", 1)[0]
+        core = " ".join(w for w in words if w not in _NEGATIONS)
+        entries = [(c, label) for c in self.lexicon.of_kind("state") for label in c.labels]
+        if not entries or not core:
+            return None
+        cores = [
+            " ".join(w for w in label.lower().split() if w not in _NEGATIONS) or label for _, label in entries
+        ]
+        embed = self.lexicon.embedder
+        scores = (embed(cores) @ embed([core])[0]).tolist()
+        best: dict[str, tuple[float, Concept, str]] = {}  # by variable: (score, concept, label)
+        for (concept, label), score in zip(entries, scores, strict=True):
+            variable = concept.key.split("=", 1)[0]
+            if variable not in best or score > best[variable][0]:
+                best[variable] = (score, concept, label)
+        ranked = sorted(best.values(), key=lambda b: -b[0])
+        score, concept, label = ranked[0]
+        if score < (self.lexicon.threshold if threshold is None else threshold):
+            return None
+        weights = torch.tensor([b[0] for b in ranked]).div(SLOT_TEMPERATURE).softmax(dim=0)
+        p = float(weights[0])
+        label_negated = any(w in _NEGATIONS for w in label.lower().split())
+        if negated == label_negated:
+            return Match(clause, concept, score, p)
+        variable = concept.key.split("=", 1)[0]
         other = [
             c
             for c in self.lexicon.of_kind("state")
-            if c.key.startswith(f"{variable}=") and c.key != match.concept.key
+            if c.key.startswith(f"{variable}=") and c.key != concept.key
         ]
         if len(other) != 1:
-            raise self._fail(question, clause, "single opposite state of a causal variable")
-        return Match(clause, other[0], match.score)
+            return "single opposite state of a causal variable"
+        return Match(clause, other[0], score, p)
 
     def _is_abstract(self, cls: str) -> bool:
         return len(self.lexicon.schema.subclasses(cls)) > 1
@@ -258,7 +292,7 @@ class QuestionParser:
     # --------------------------------------------------------------- builders
 
     def _program(self, family: str, question: str, ops: list[Op], matches: list[Match]) -> Program:
-        resolved = tuple((m.phrase, m.concept.key, round(m.score, 4)) for m in matches)
+        resolved = tuple((m.phrase, m.concept.key, round(m.score, 4), round(m.p, 4)) for m in matches)
         return Program(family, question, tuple(ops), resolved)
 
     def _count(self, question: str, slots: dict[str, str]) -> Program:
@@ -440,19 +474,15 @@ class QuestionParser:
                     concept = self.lexicon.get(props[0])
                     prop = None if concept is None else Match(slots["modal"], concept, 1.0)
                 else:
-                    ranked = [
-                        m
-                        for m in self.lexicon.rank(" ".join(tail[:k]), kinds={PROPERTY})
-                        if m.concept.key in props
-                    ]
+                    ranked = _among(self.lexicon.rank(" ".join(tail[:k]), kinds={PROPERTY}), props)
                     prop = ranked[0] if ranked and ranked[0].score >= PROPERTY_THRESHOLD else None
                 if prop is None:
                     continue
                 score = (matches[0].score + value.score + prop.score) / 3
                 if best is None or score > best[0]:
                     best = (score, ops, matches, prop, value)
-        state = self.lexicon.resolve(" ".join(w for w in words if w not in _AUXILIARIES), kinds={"state"})
-        if state is not None and (best is None or state.score > best[0]):
+        state = self._find_state(" ".join(words))
+        if isinstance(state, Match) and (best is None or state.score > best[0]):
             return self._observe_state(question, state, {})
         if best is None:
             return None
@@ -469,11 +499,10 @@ class QuestionParser:
 
     def _state_question(self, question: str, slots: dict[str, str]) -> Program | None:
         """``"is the path slippery"``: a yes/no question whose clause is a state of the causal model."""
-        words = [w for w in slots["rest"].split() if w not in _AUXILIARIES]
-        state = self.lexicon.resolve(" ".join(words), kinds={"state"}, threshold=SUBSUMPTION_THRESHOLD)
-        if state is None:
+        state = self._find_state(slots["rest"], threshold=SUBSUMPTION_THRESHOLD)
+        if not isinstance(state, Match):
             return None
-        return self._observe_state(question, self._state(question, slots["rest"]), {})
+        return self._observe_state(question, state, {})
 
     def _given(self, question: str, slots: dict[str, str]) -> Program:
         """``"given the prisoner died, was there a court order"``: P(outcome | the stated evidence)."""
@@ -504,6 +533,14 @@ class QuestionParser:
         return self._program("counterfactual", question, ops, [outcome, cond])
 
 
+def _among(ranked: list[Match], allowed: Iterable[str]) -> list[Match]:
+    """The matches of ``allowed`` concepts, their ``p`` renormalised over those candidates."""
+    keys = set(allowed)
+    kept = [m for m in ranked if m.concept.key in keys]
+    total = sum(m.p for m in kept) or 1.0
+    return [Match(m.phrase, m.concept, m.score, m.p / total) for m in kept]
+
+
 _OBJECT = r"(?:the |a |an |any |some )?(?P<np>.+?)"
 _FORMS: tuple[_Form, ...] = tuple(
     _Form(family, re.compile(pattern), build)
@@ -519,7 +556,8 @@ _FORMS: tuple[_Form, ...] = tuple(
         ),
         (
             "observation",
-            r"^(?:given|knowing|if we know) (?:that )?(?P<cond>.+?),? "
+            # A comma ends the given clause when there is one: "given the driver did not brake, ...".
+            r"^(?:given|knowing|if we know) (?:that )?(?P<cond>(?:[^,]+(?=, ))|.+?),? "
             r"(?:is|was|were|are|did|does|do|will|would|has|had)"
             r" (?P<outcome>.+)$",
             QuestionParser._given,

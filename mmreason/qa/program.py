@@ -51,15 +51,19 @@ class Program:
     family: str
     question: str
     ops: tuple[Op, ...]
-    resolved: tuple[tuple[str, str, float], ...] = ()  # (phrase, concept key, similarity)
+    resolved: tuple[tuple[str, str, float, float], ...] = ()  # (phrase, concept key, similarity, p)
 
     def __repr__(self) -> str:
         return f"Program({self.family}: {' -> '.join(map(str, self.ops))})"
 
     @property
     def confidence(self) -> float:
-        """How sure the parser is of its reading: the weakest similarity among resolved slots."""
-        return min((score for _, _, score in self.resolved), default=1.0)
+        """How sure the parser is of its reading: the product of its slots' probabilities (each
+        slot's choice among its candidates, :meth:`~mmreason.qa.lexicon.Lexicon.rank`)."""
+        confidence = 1.0
+        for *_, p in self.resolved:
+            confidence *= p
+        return confidence
 
 
 def _short(value: Any) -> str:
