@@ -532,7 +532,7 @@ class Executor:
                 f"{_rule_name(self, r)} (when: {self._condition_words(str(r['when']))})" for r in rules
             )
             return None, 1.0, f"it depends on what the image shows: {when}", None
-        # Only what some rule can be conditioned on: a vehicle's colour is no condition.
+        # Only what some rule can be conditioned on: a tomato's colour is no condition.
         conditions = {s: p for s, p in self._conditions(scene).items() if self._is_condition(s)}
         required, p_required = [], 0.0
         for state, p_state in conditions.items():

@@ -237,7 +237,7 @@ class QuestionParser:
     def _state(self, question: str, clause: str) -> Match:
         """The state of a causal variable a clause states.
 
-        A sentence embedding barely sees "not" ("the car stops" and "the car does not stop" sit
+        A sentence embedding barely sees "not" ("the tomato ripens" and "the tomato does not ripen" sit
         at 0.95), so polarity is read from the words: the clause and every state label are
         compared without their negations, and a clause whose negation differs from the best
         label's names the other state of that 0/1 variable (refused for any other variable).
