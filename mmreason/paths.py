@@ -1,4 +1,9 @@
-"""Where the bundled worlds, graphs and scenarios live, and reading the TOML files among them."""
+"""Where the bundled worlds, graphs and scenarios live, and reading the TOML files among them.
+
+They are package data (``mmreason/bundled/``), found with :mod:`importlib.resources`, so an
+installed wheel carries them; the repository's top-level ``graphs/`` and ``scenarios/`` are
+symbolic links to them, where a reader of the checkout finds them.
+"""
 
 from __future__ import annotations
 
@@ -8,24 +13,25 @@ from typing import Any
 
 from mmreason.errors import InvalidInputError, MissingFileError
 
-__all__ = ["bundled_graphs_dir", "bundled_scenarios_dir", "project_root", "read_toml"]
-
-_PACKAGE = Path(__file__).resolve().parent
+__all__ = ["bundled_graphs_dir", "bundled_scenarios_dir", "read_toml"]
 
 
-def project_root() -> Path:
-    """The checkout that holds ``graphs/`` and ``scenarios/`` beside the package."""
-    return _PACKAGE.parent
+
+def _bundled() -> Path:
+    from importlib.resources import files
+
+    # A wheel is installed as files on disk, so the resource is a real folder.
+    return Path(str(files("mmreason") / "bundled"))
 
 
 def bundled_graphs_dir() -> Path:
     """The bundled worlds (``graphs/<world>/``) and textbook SCM files (``graphs/``)."""
-    return project_root() / "graphs"
+    return _bundled() / "graphs"
 
 
 def bundled_scenarios_dir() -> Path:
     """The shipped what-if scenarios and their images (``scenarios/``)."""
-    return project_root() / "scenarios"
+    return _bundled() / "scenarios"
 
 
 def read_toml(
