@@ -135,10 +135,12 @@ class QuestionNotUnderstoodError(InvalidInputError):
     def __init__(self, question: str, suggestions: Sequence[str] = ()) -> None:
         self.question = question
         self.suggestions = tuple(suggestions)
+        from mmreason.limits import quote
+
         hint = ""
         if self.suggestions:
             hint = "; closest supported forms: " + "; ".join(repr(s) for s in self.suggestions)
-        super().__init__(f"question not understood: {question!r}{hint}")
+        super().__init__(f"question not understood: {quote(question)}{hint}")
 
 
 class _KeyErrorMessage(KeyError):

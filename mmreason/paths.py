@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from mmreason.errors import InvalidInputError, MissingFileError
+from mmreason.limits import MAX_TOML_BYTES
 
 __all__ = ["bundled_graphs_dir", "bundled_scenarios_dir", "read_toml"]
-
 
 
 def _bundled() -> Path:
@@ -35,15 +35,23 @@ def bundled_scenarios_dir() -> Path:
 
 
 def read_toml(
-    path: str | Path, *, what: str, error: type[InvalidInputError] = InvalidInputError
+    path: str | Path,
+    *,
+    what: str,
+    error: type[InvalidInputError] = InvalidInputError,
+    max_bytes: int = MAX_TOML_BYTES,
 ) -> dict[str, Any]:
     """The tables of a TOML file.
 
-    A missing file raises MissingFileError naming ``what``; text that is not TOML raises ``error``.
+    A missing file raises MissingFileError naming ``what``; a file over ``max_bytes``, text that is
+    not UTF-8 or not TOML raises ``error``.
     """
     path = Path(path)
     if not path.is_file():
         raise MissingFileError(path, what=what)
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise error(f"{path}: {size:,} bytes; a {what} may hold at most {max_bytes:,} (docs/limits.md)")
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:

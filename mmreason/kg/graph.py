@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from rdflib import BNode, URIRef
 
-from mmreason.errors import InvalidInputError, MissingFileError, QueryError
+from mmreason.errors import GraphParseError, InvalidInputError, MissingFileError, QueryError
 from mmreason.kg.backends.base import Backend, Op, Quad, QueryOutcome
 from mmreason.kg.formats import parse_quads, rdf_format, read_prefixes
 from mmreason.kg.terms import Term, as_term, bindings_to_terms, check_iri
@@ -224,14 +224,22 @@ class KnowledgeGraph:
             GraphParseError: the file does not parse; the message names the file and line.
         """
         path = Path(path)
+        if path.is_dir():
+            raise InvalidInputError(f"{path}: is a folder; give an RDF file")
         fmt = rdf_format(path, format=format)
         if not path.is_file():
             raise MissingFileError(path, what="RDF file")
         target = _graph_iri(graph)
-        if self._ops is not None:
-            self._ops.append(Op("add", quads=tuple(parse_quads(path, fmt, target))))
-        else:
-            self._live.load(path, fmt, target, progress=progress)
+        try:
+            if self._ops is not None:
+                self._ops.append(Op("add", quads=tuple(parse_quads(path, fmt, target))))
+            else:
+                self._live.load(path, fmt, target, progress=progress)
+        except MemoryError as exc:
+            # pyoxigraph refuses a single token (an IRI, a literal) over its 16 MiB buffer.
+            raise GraphParseError(
+                f"a term longer than the parser's limit ({exc}); see docs/limits.md", path=str(path)
+            ) from None
         declared = read_prefixes(path, fmt)
         if declared:
             self._prefixes.update({p: ns for p, ns in declared.items() if p not in STANDARD_PREFIXES})

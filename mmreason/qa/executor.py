@@ -24,6 +24,7 @@ from rdflib import XSD, URIRef
 from mmreason.answer import Answer, Step
 from mmreason.errors import ImageError, InvalidInputError
 from mmreason.kg.vocab import MM, PREDICTED_GRAPH
+from mmreason.limits import quote
 from mmreason.qa.evidence import SceneEvidence, relation_probability, scene_evidence
 from mmreason.scenarios import describe
 from mmreason.vision.vocabulary import local_name
@@ -244,7 +245,7 @@ class Executor:
     @staticmethod
     def _need(scene: SceneGraph | None, question: str) -> SceneGraph:
         if scene is None:
-            raise ImageError(f"{question[:200]!r} asks about an image, and none was given")
+            raise ImageError(f"{quote(question)} asks about an image, and none was given")
         return scene
 
     def _countable(self, cls: str) -> bool:
@@ -679,7 +680,7 @@ class Executor:
             )
         if binding is None:
             if scene is None:
-                raise ImageError(f"{question[:200]!r} asks what an image shows, and none was given")
+                raise ImageError(f"{quote(question)} asks what an image shows, and none was given")
             return (
                 None,
                 0.0,

@@ -22,6 +22,7 @@ from rdflib import XSD
 
 from mmreason.errors import QuestionNotUnderstoodError
 from mmreason.kg.vocab import MM
+from mmreason.limits import MAX_QUESTION_CHARS, quote
 from mmreason.qa.lexicon import CLASS, PROPERTY, SLOT_TEMPERATURE, Concept, Lexicon, Match
 from mmreason.qa.program import Op, Program
 
@@ -105,7 +106,14 @@ class QuestionParser:
     def parse(self, question: str) -> Program:
         """Parse ``question``; raise QuestionNotUnderstoodError listing the closest supported forms."""
         if not isinstance(question, str) or not question.strip():
-            raise QuestionNotUnderstoodError(str(question)[:200], self.suggestions(str(question)))
+            raise QuestionNotUnderstoodError(str(question), self.suggestions(str(question)))
+        if len(question) > MAX_QUESTION_CHARS:
+            error = QuestionNotUnderstoodError(question)
+            error.args = (
+                f"question not understood: {quote(question)} is longer than {MAX_QUESTION_CHARS:,} "
+                "characters (docs/limits.md); ask one thing at a time",
+            )
+            raise error
         text = normalize(question)
         first_error: QuestionNotUnderstoodError | None = None
         for form in _FORMS:
@@ -121,7 +129,7 @@ class QuestionParser:
                 continue
             if program is not None:
                 return program
-        raise first_error or QuestionNotUnderstoodError(question[:200], self.suggestions(question))
+        raise first_error or QuestionNotUnderstoodError(question, self.suggestions(question))
 
     def suggestions(self, question: str, n: int = 3) -> tuple[str, ...]:
         """The example questions of this world closest in meaning to ``question``."""
@@ -129,7 +137,7 @@ class QuestionParser:
         if not examples:
             return ()
         embed = self.lexicon.embedder
-        scores = (embed(examples) @ embed([question[:200].lower() or "?"])[0]).tolist()
+        scores = (embed(examples) @ embed([question[:MAX_QUESTION_CHARS].lower() or "?"])[0]).tolist()
         ranked = sorted(zip(scores, examples, strict=True), key=lambda p: -p[0])
         return tuple(example for _, example in ranked[:n])
 
@@ -164,15 +172,13 @@ class QuestionParser:
     # ------------------------------------------------------------------- slots
 
     def _fail(self, question: str, phrase: str, what: str) -> QuestionNotUnderstoodError:
-        error = QuestionNotUnderstoodError(question[:200], self.suggestions(question))
+        error = QuestionNotUnderstoodError(question, self.suggestions(question))
         hint = (
             "; closest supported forms: " + "; ".join(map(repr, error.suggestions))
             if error.suggestions
             else ""
         )
-        error.args = (
-            f"question not understood: {question[:200]!r}: no {what} matches {phrase[:80]!r}{hint}",
-        )
+        error.args = (f"question not understood: {quote(question)}: no {what} matches {quote(phrase)}{hint}",)
         return error
 
     def _resolve(

@@ -23,11 +23,12 @@ import numpy as np
 from PIL import Image
 
 from mmreason.errors import ImageError, MissingFileError
+from mmreason.limits import MAX_IMAGE_PIXELS
 
 __all__ = ["MAX_PIXELS", "ImageLike", "as_rgb", "load_image"]
 
-#: The largest image accepted, in pixels (about 40 megapixels, 120 MB as RGB).
-MAX_PIXELS = 40_000_000
+#: The largest image accepted, in pixels (about 40 megapixels, 120 MB as RGB; see :mod:`mmreason.limits`).
+MAX_PIXELS = MAX_IMAGE_PIXELS
 
 ImageLike = str | Path | bytes | Image.Image | np.ndarray
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 import math
 import warnings
 from collections.abc import Iterable, Sequence
@@ -41,6 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mmreason.errors import InvalidInputError, MissingFileError, WorldError
+from mmreason.limits import MAX_LABEL_ROWS
 from mmreason.vision.vocabulary import TYPE, Vocabulary
 
 if TYPE_CHECKING:
@@ -142,8 +144,16 @@ def _read_impl(path: Path, world: World, vocabulary: Vocabulary) -> Labels:
         header = next(reader, None)
         check.header(header, reader.line_num or 1)
         rows = tuple(
-            check.row(fields, reader.line_num) for fields in reader if any(f.strip() for f in fields)
+            check.row(fields, reader.line_num)
+            for fields in itertools.islice(reader, MAX_LABEL_ROWS + 1)
+            if any(f.strip() for f in fields)
         )
+        if len(rows) > MAX_LABEL_ROWS:
+            raise WorldError(
+                f"{path}: more than {MAX_LABEL_ROWS:,} rows (docs/limits.md)",
+                path=str(path),
+                line=reader.line_num,
+            )
     except csv.Error as exc:
         raise WorldError(
             f"{path}:{reader.line_num}: not valid CSV: {exc}", path=str(path), line=reader.line_num

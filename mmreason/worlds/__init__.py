@@ -165,6 +165,12 @@ class World:
         manifest = path / WORLD_FILE if path.is_dir() else path
         if not manifest.is_file():
             raise WorldError(f"{manifest}: no world manifest here (a world is a folder with {WORLD_FILE})")
+        from mmreason.limits import MAX_TOML_BYTES
+
+        if manifest.stat().st_size > MAX_TOML_BYTES:
+            raise WorldError(
+                f"{manifest}: over {MAX_TOML_BYTES:,} bytes (docs/limits.md)", path=str(manifest)
+            )
         try:
             text = manifest.read_text(encoding="utf-8")
             raw = tomllib.loads(text)

@@ -311,6 +311,16 @@ def test_load_refuses_missing_file_and_unknown_extension(kg: KnowledgeGraph, tmp
     odd.write_text("")
     with pytest.raises(InvalidInputError, match="format="):
         kg.load(odd)
+    with pytest.raises(InvalidInputError, match="is a folder; give an RDF file"):
+        kg.load(tmp_path)
+
+
+def test_a_term_over_the_parsers_limit_is_named(kg: KnowledgeGraph, tmp_path: Path) -> None:
+    path = tmp_path / "huge.nt"
+    path.write_text("<http://x/" + "a" * 17_000_000 + "> <http://x/p> <http://x/o> .\n")
+    with pytest.raises(GraphParseError, match=r"huge\.nt: a term longer than the parser's limit"):
+        kg.load(path, progress=False)
+    assert len(kg) == 0
 
 
 def test_to_pyg_is_the_same_on_every_backend(kg: KnowledgeGraph) -> None:

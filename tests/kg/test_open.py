@@ -37,7 +37,7 @@ def test_endpoint_down_names_the_url_quickly() -> None:
     url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     kg = KnowledgeGraph.open(f"sparql:{url}", timeout=2)
     start = time.monotonic()
-    with pytest.raises(EndpointError, match=rf"{url}/query"):
+    with pytest.raises(EndpointError, match=rf"{url}/query refused the connection"):
         kg.query("SELECT * WHERE { ?s ?p ?o }")
     with pytest.raises(EndpointError, match=rf"{url}/update"):
         kg.add([(URIRef("http://e/a"), URIRef("http://e/p"), URIRef("http://e/b"))])
@@ -53,7 +53,7 @@ def test_silent_endpoint_times_out_within_the_bound() -> None:
         url = f"http://127.0.0.1:{server.getsockname()[1]}/sparql"
         kg = KnowledgeGraph.open(f"sparql:{url}", timeout=0.5)
         start = time.monotonic()
-        with pytest.raises(EndpointError, match=rf"{url}.*0\.5 s"):
+        with pytest.raises(EndpointError, match=rf"{url} did not answer within 0\.5 s"):
             len(kg)
         assert time.monotonic() - start < 3
 

@@ -68,6 +68,23 @@ def _term(cell: Mapping[str, str]) -> Any:
     raise QueryError(f"unsupported term type {kind!r} in the endpoint's results")
 
 
+def _bounded_read(response: Any, url: str) -> bytes:
+    """The body of a response, refused past :data:`~mmreason.limits.MAX_SPARQL_RESPONSE_BYTES`
+    (an endless or runaway answer must not take all memory)."""
+    from mmreason.limits import MAX_SPARQL_RESPONSE_BYTES
+
+    chunks, size = [], 0
+    while chunk := response.read(1 << 20):
+        size += len(chunk)
+        if size > MAX_SPARQL_RESPONSE_BYTES:
+            raise EndpointError(
+                f"SPARQL endpoint {url} sent more than {MAX_SPARQL_RESPONSE_BYTES:,} bytes (docs/limits.md); "
+                "ask for fewer rows (LIMIT) or aggregate"
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 class RemoteBackend(Backend):
     """A SPARQL 1.1 endpoint: queries to ``query_url``, updates to ``update_url``."""
 
@@ -86,7 +103,7 @@ class RemoteBackend(Backend):
         )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                return response.headers.get("Content-Type", ""), response.read()
+                return response.headers.get("Content-Type", ""), _bounded_read(response, url)
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode("utf-8", "replace").strip()
             if exc.code == 400:
@@ -94,9 +111,13 @@ class RemoteBackend(Backend):
             raise EndpointError(f"SPARQL endpoint {url} answered HTTP {exc.code}: {detail[:500]}") from None
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise EndpointError(
-                f"SPARQL endpoint {url} cannot be reached within {self.timeout:g} s: {reason}"
-            ) from None
+            if isinstance(reason, ConnectionRefusedError):
+                what = "refused the connection (is the server running?)"
+            elif isinstance(reason, TimeoutError):
+                what = f"did not answer within {self.timeout:g} s"
+            else:
+                what = "cannot be reached"
+            raise EndpointError(f"SPARQL endpoint {url} {what}: {reason}") from None
 
     def _refine(
         self, error: QueryError, text: str, prefixes: Mapping[str, str], *, update: bool
