@@ -37,7 +37,7 @@ def test_an_oversized_scenario_or_manifest_is_refused_before_parsing(tmp_path):
     folder = tmp_path / "world"
     folder.mkdir()
     (folder / "world.toml").write_bytes(big.read_bytes())
-    with pytest.raises(WorldError, match="world.toml: over"):
+    with pytest.raises(WorldError, match=r"world\.toml: over"):
         from mmreason.worlds import World
 
         World.load(folder)
