@@ -385,4 +385,6 @@ def _ground_step(scene: SceneGraph) -> Step:
     read = [f"{a.value} (p={a.confidence:.3f})" for a in scene.attributes.values()]
     confidences = [a.confidence for a in scene.attributes.values()]
     summary = f"{len(scene.objects)} objects" + (f"; {', '.join(read)}" if read else "")
-    return Step("ground", f"{summary} [{scene.model}]", min(confidences, default=1.0))
+    if scene.warnings:
+        summary += "; " + "; ".join(scene.warnings)
+    return Step("ground", f"{summary} [{scene.model}]", min([*confidences, scene.reliability], default=1.0))

@@ -76,6 +76,8 @@ _ENGINE_NAMESPACES = (
     "http://www.w3.org/2000/01/rdf-schema#",
     "http://www.w3.org/2002/07/owl#",
 )
+# Questions answered from the knowledge graph alone, whatever the picture.
+_KNOWLEDGE_ONLY = ("subclass", "superclass")
 _NUMERIC = {str(XSD.double), str(XSD.float), str(XSD.decimal), str(XSD.integer)}
 
 
@@ -207,6 +209,15 @@ class Executor:
         value, confidence, text, unit = self._run(program, scene, trail)
         # A parse that is unsure makes the answer as unsure: the reading itself may be wrong.
         confidence = min(float(confidence), program.confidence)
+        if scene is not None and scene.reliability < 1.0 and program.ops[0].name not in _KNOWLEDGE_ONLY:
+            # A picture unlike those the model learned from: what it read is worth that much less.
+            trail.append(
+                Step("ground", "the picture is out of range: " + "; ".join(scene.warnings), scene.reliability)
+            )
+            confidence *= scene.reliability
+            if scene.reliability == 0.0:
+                value, unit = None, None
+                text = "cannot tell: " + "; ".join(scene.warnings)
         return Answer(
             question=program.question,
             value=value,

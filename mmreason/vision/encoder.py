@@ -166,6 +166,9 @@ class ClipEncoder:
         self.tokenizer = tokenizer
         self.name = name
         self.device = device
+        # The pictures the model was trained on: {"width": [lo, hi], "height": [lo, hi]}, from its
+        # recipe; None when unknown (an open_clip model from elsewhere).
+        self.image_sizes: dict[str, list[int]] | None = None
         self._text_cache: dict[str, torch.Tensor] = {}
 
     def __repr__(self) -> str:
@@ -391,7 +394,9 @@ def _load_folder(folder: Path, device: torch.device) -> ClipEncoder:
     if recipe.get("model_config", _ARCHITECTURE) != _ARCHITECTURE:
         raise ModelLoadError(f"{checkpoint}: was trained for another architecture than {LIT_MODEL_NAME}")
     # The same verified file on the same device is built once per process; encoders are read-only.
-    return _build_verified(str(checkpoint.resolve()), actual, str(device))
+    encoder = _build_verified(str(checkpoint.resolve()), actual, str(device))
+    encoder.image_sizes = recipe.get("image_sizes")
+    return encoder
 
 
 @lru_cache(maxsize=4)

@@ -53,6 +53,8 @@ __all__ = [
     "SceneGraph",
     "best_concepts",
     "ground",
+    "picture_reliability",
+    "world_encoder",
 ]
 
 PROPOSERS = ("auto", "segment", "grid")
@@ -173,6 +175,10 @@ class SceneGraph:
     regions: tuple[GroundedRegion, ...] = ()
     relations: tuple[Relation, ...] = ()
     notes: tuple[str, ...] = ()  # what readers did, in words (scale, calibration)
+    # How far the picture is from what the model was trained on: 1.0 within it; less for a picture
+    # much smaller, of another shape, or changed by its conversion; 0.0 for one the model cannot read.
+    reliability: float = 1.0
+    warnings: tuple[str, ...] = ()
 
     def attribute(self, prop: str) -> Attribute | None:
         """The scene attribute ``prop`` states, or None when it was not read."""
@@ -263,6 +269,8 @@ class SceneGraph:
                 for r in self.relations
             ],
             "notes": list(self.notes),
+            "reliability": self.reliability,
+            "warnings": list(self.warnings),
             "proposer": self.proposer,
             "model": self.model,
         }
@@ -320,7 +328,58 @@ def ground(
     scene = _ground_impl(picture, encoder, vocab, regions, used, min_confidence, image_id)
     for reader in resolved.load_readers():
         scene = reader(scene, picture, encoder=encoder, vocabulary=vocab)
-    return scene
+    reliability, warnings = picture_reliability(picture, encoder.image_sizes)
+    return replace(scene, reliability=reliability, warnings=warnings)
+
+
+def picture_reliability(
+    picture: Image.Image, sizes: Mapping[str, Sequence[int]] | None
+) -> tuple[float, tuple[str, ...]]:
+    """(reliability, warnings) of a picture for a model trained on pictures of ``sizes``
+    (``{"width": [lo, hi], "height": [lo, hi]}``): its conversions, how much smaller it is (under a
+    quarter of the smallest training side: 0; under half: 1/2), how different its shape (an aspect
+    ratio 1.5 times outside the training range: 1/2).
+
+    >>> from PIL import Image
+    >>> picture_reliability(Image.new("RGB", (1, 1)), {"width": [640, 640], "height": [320, 320]})[0]
+    0.0
+    >>> picture_reliability(Image.new("RGB", (600, 300), "red"), {"width": [640, 640], "height": [320, 320]})
+    (1.0, ())
+    """
+    from mmreason.vision.images import conversions
+
+    reliability, warnings = 1.0, []
+    for what, trust in conversions(picture):
+        reliability *= trust
+        warnings.append(f"the picture was converted: {what}")
+    if sizes:
+        (wlo, whi), (hlo, hhi) = sizes["width"], sizes["height"]
+        width, height = picture.size
+        trained = f"the {wlo}×{hlo}" + ("" if (wlo, hlo) == (whi, hhi) else f" to {whi}×{hhi}") + " pictures"
+        side, smallest = min(width, height), min(wlo, hlo)
+        if side < smallest / 4:
+            reliability = 0.0
+            warnings.append(f"{width}×{height} is far smaller than {trained} the model was trained on")
+        elif side < smallest / 2:
+            reliability *= 0.5
+            warnings.append(f"{width}×{height} is much smaller than {trained} the model was trained on")
+        aspect, low, high = width / height, wlo / hhi, whi / hlo
+        if aspect < low / 1.5 or aspect > high * 1.5:
+            reliability *= 0.5
+            warnings.append(f"its shape ({aspect:.2f}:1) is unlike {trained} the model was trained on")
+        if _is_grey(picture):
+            reliability *= 0.5
+            warnings.append("a grey picture: the model was trained on colour ones")
+    return reliability, tuple(warnings)
+
+
+def _is_grey(picture: Image.Image) -> bool:
+    import numpy as np
+
+    small = picture.copy()
+    small.thumbnail((64, 64))
+    pixels = np.asarray(small.convert("RGB"), dtype=np.int16)
+    return bool(np.abs(pixels - pixels[..., :1]).max(initial=0) <= 2)
 
 
 def world_encoder(world: World, *, device: Any = "cpu") -> ClipEncoder:

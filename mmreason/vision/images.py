@@ -25,7 +25,11 @@ from PIL import Image
 from mmreason.errors import ImageError, MissingFileError
 from mmreason.limits import MAX_IMAGE_PIXELS
 
-__all__ = ["MAX_PIXELS", "ImageLike", "as_rgb", "load_image"]
+__all__ = ["CONVERTED", "MAX_PIXELS", "ImageLike", "as_rgb", "conversions", "load_image"]
+
+#: The key of a loaded image's ``info`` under which its conversions are noted: ``[(what, trust)]``,
+#: trust 1.0 for a lossless conversion and less for one that changed what the picture shows.
+CONVERTED = "mmreason.converted"
 
 #: The largest image accepted, in pixels (about 40 megapixels, 120 MB as RGB; see :mod:`mmreason.limits`).
 MAX_PIXELS = MAX_IMAGE_PIXELS
@@ -73,6 +77,7 @@ def _open(fh: Any, name: str, max_pixels: int) -> Image.Image:
             width, height = image.size
             # Checked from the header, before the pixels are decoded.
             _check_pixels(width, height, name, max_pixels)
+            frames = getattr(image, "n_frames", 1)
             image.load()
     except ImageError:
         raise
@@ -82,7 +87,20 @@ def _open(fh: Any, name: str, max_pixels: int) -> Image.Image:
         raise ImageError(f"{name}: not an image file PIL can read") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageError(f"{name}: damaged or truncated image: {exc}") from None
-    return as_rgb(image, name=name, max_pixels=max_pixels)
+    rgb = as_rgb(image, name=name, max_pixels=max_pixels)
+    if frames > 1:
+        rgb = _noted(rgb, f"the first of {frames} frames", 1.0)
+    return rgb
+
+
+def conversions(image: Image.Image) -> list[tuple[str, float]]:
+    """What :func:`load_image` did to make ``image`` RGB: ``[(what, trust)]`` (empty: nothing)."""
+    return list(image.info.get(CONVERTED, ()))
+
+
+def _noted(image: Image.Image, what: str, trust: float) -> Image.Image:
+    image.info[CONVERTED] = [*conversions(image), (what, trust)]
+    return image
 
 
 def _check_pixels(width: int, height: int, name: str, max_pixels: int) -> None:
@@ -129,17 +147,24 @@ def as_rgb(image: Image.Image, *, name: str = "image", max_pixels: int = MAX_PIX
         array = np.asarray(image, dtype=np.int64)
         top = 65535 if mode.startswith("I;16") or array.max(initial=0) > 255 else 255
         scaled = np.clip(array * 255 // max(top, 1), 0, 255).astype(np.uint8)
-        return Image.fromarray(scaled).convert("RGB")
+        return _noted(Image.fromarray(scaled).convert("RGB"), f"{mode} grey scaled to 8 bits", 1.0)
     if mode == "F":
         array = np.asarray(image, dtype=np.float64)
         if not np.isfinite(array).all():
             raise ImageError(f"{name}: float image holds NaN or infinity")
         high = max(float(array.max(initial=0.0)), 1e-12)
-        return Image.fromarray((np.clip(array / high, 0, 1) * 255).astype(np.uint8)).convert("RGB")
+        rgb = Image.fromarray((np.clip(array / high, 0, 1) * 255).astype(np.uint8)).convert("RGB")
+        return _noted(rgb, "a float image scaled to 8 bits", 1.0)
     if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
+        rgb = Image.alpha_composite(background, rgba).convert("RGB")
+        alpha = np.asarray(rgba.getchannel("A"))
+        partial = float(((alpha > 0) & (alpha < 255)).mean())
+        if partial > 0.01:
+            # Half-transparent pixels blend with white: the picture is not the one that was taken.
+            return _noted(rgb, f"{partial:.0%} of its pixels half-transparent, laid on white", 0.5)
+        return _noted(rgb, "transparent pixels laid on white", 1.0)
     try:
         return image.convert("RGB")
     except (ValueError, OSError) as exc:

@@ -39,7 +39,7 @@ import math
 import os
 import platform
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -400,6 +400,7 @@ def _train_impl(
         "held_out_rows_per_kind": counts,
         "split": f"an image is held out when the SHA-256 of its name in the labels file, as a fraction, "
         f"is below val_share={config.val_share}",
+        "image_sizes": _size_range(images.values()),
     }
     checkpoint, recipe = _write(
         lit.model, world, vocabulary, labels, config, out, data, accuracy, final_loss, train_seconds
@@ -415,6 +416,15 @@ def _train_impl(
         final_loss=final_loss,
         seconds=time.perf_counter() - start,
     )
+
+
+def _size_range(images: Iterable[Image.Image]) -> dict[str, list[int]]:
+    """The smallest and largest width and height of the training pictures: grounding warns of others."""
+    sizes = [image.size for image in images]
+    return {
+        "width": [min(w for w, _ in sizes), max(w for w, _ in sizes)],
+        "height": [min(h for _, h in sizes), max(h for _, h in sizes)],
+    }
 
 
 def _load_images(labels: Labels, progress: bool) -> dict[Path, Image.Image]:
@@ -619,6 +629,7 @@ def _write(
         "world": {"name": world.name, "manifest": _relative_path(world.manifest, out.resolve())},
         "labels": {"file": _relative_to(labels.path, world.root), "sha256": labels.sha256},
         "data": data,
+        "image_sizes": data["image_sizes"],
         "prompts": {"templates": templates, "vocabulary": vocabulary.to_dict()},
         "final_loss": final_loss,
         "train_seconds": round(train_seconds, 1),
