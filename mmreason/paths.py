@@ -58,3 +58,7 @@ def read_toml(
         raise error(f"{path}: not UTF-8 text (byte {exc.start}): a {what} is TOML") from None
     except tomllib.TOMLDecodeError as exc:
         raise error(f"{path}: not valid TOML: {exc}") from exc
+    except RecursionError:
+        raise error(f"{path}: arrays or tables nested too deep to read") from None
+    except ValueError as exc:  # an integer of thousands of digits
+        raise error(f"{path}: a value that cannot be read: {exc}") from None

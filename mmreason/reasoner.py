@@ -8,6 +8,7 @@ world's concepts; everything is read by the IRIs the world's files name.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,9 @@ __all__ = ["Conversation", "Reasoner"]
 
 class Reasoner:
     """Answer image-grounded, knowledge and causal questions about one world.
+
+    Threads may share a Reasoner: it answers one question at a time (a lock serialises
+    grounding, asking and what-if runs, whose caches and KG writes are shared).
 
     A world without pictures: Pearl's firing squad, an SCM and an empty KG.
 
@@ -103,6 +107,7 @@ class Reasoner:
         self._parser: QuestionParser | None = None
         self._scenes: dict[str, SceneGraph] = {}
         self._others: dict[str, Reasoner] = {}
+        self._lock = threading.RLock()
 
     @classmethod
     def from_world(
@@ -205,6 +210,10 @@ class Reasoner:
 
     def ground(self, image: ImageLike, *, image_id: str | None = None) -> SceneGraph:
         """Ground ``image`` once (cached by its pixels) and add its facts to the KG in a graph of its own."""
+        with self._lock:
+            return self._ground(image, image_id)
+
+    def _ground(self, image: ImageLike, image_id: str | None) -> SceneGraph:
         from mmreason.kg.vocab import scene_graph_iri
         from mmreason.vision.grounding import ground
         from mmreason.vision.images import load_image
@@ -239,6 +248,10 @@ class Reasoner:
         The scenario's world is this one unless it names another; its ``[model]`` SCM and
         bindings, when given, replace the world's.
         """
+        with self._lock:
+            return self._what_if(scenario)
+
+    def _what_if(self, scenario: str | Path | Scenario) -> WhatIfResult:
         from mmreason.scenarios import Scenario, load_scenario, run_scenario
 
         loaded = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
@@ -331,6 +344,10 @@ class Conversation:
     _subject: str | None = None  # the noun of the last object question ("tomato")
 
     def ask(self, question: str) -> Answer:
+        with self.reasoner._lock:
+            return self._ask(question)
+
+    def _ask(self, question: str) -> Answer:
         steps: list[Step] = []
         scene = None
         if self.image is not None:

@@ -80,6 +80,11 @@ class EquationPredictor:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         X = np.array(X, dtype=np.float64).reshape(len(X), -1)  # a writable copy for torch
+        if not np.isfinite(X).all():
+            raise InvalidInputError(
+                f"gcm asked for {self.name!r} at parent values with nan or ±inf "
+                f"(parents {self.parents}); the data given to gcm must be finite"
+            )
         values = {p: torch.as_tensor(X[:, i]) for i, p in enumerate(self.parents)}
         out = self.model.mechanism(self.name, values, _CPU, zero_noise=self.noise)
         return out.expand(len(X)).numpy().reshape(-1, 1)

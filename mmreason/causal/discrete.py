@@ -324,6 +324,9 @@ def _by_evidence_pattern(
     for name, dim in zip(names, dims, strict=True):
         key = key * dim + values[name].expand(world_shape).reshape(-1)
     top = log_weight.max()
+    if bool(torch.isneginf(top)):
+        # No world is possible (soft evidence rules them all out): every row is impossible.
+        top = torch.zeros_like(top)
     weights = torch.exp(log_weight - top)  # the common factor cancels in each row's normalisation
     table = torch.zeros(size * k, dtype=torch.float64, device=device)
     table.index_add_(0, key * k + target_values, weights)

@@ -4,7 +4,8 @@ A finite target gives a :class:`DiscreteDistribution` (a read-only mapping
 value -> probability); a real target gives a :class:`SampleDistribution`
 (weighted samples with ``mean()``, ``quantile(q)``; one point when the evidence
 pins every noise term). A batch of queries gives a :class:`DistributionBatch`,
-a sequence with one distribution per evidence row.
+a sequence with one distribution per evidence row. No distribution holds nan or
+±inf: the constructors refuse them.
 
 >>> d = DiscreteDistribution("W", (0, 1), (0.25, 0.75), query="P(W)")
 >>> d[1], d.mode(), d.mean()
@@ -42,6 +43,13 @@ def _check_q(q: float) -> None:
         raise InvalidInputError(f"q must lie in [0, 1], found {q!r}")
 
 
+def _check_finite(variable: str, what: str, values: Any) -> None:
+    if not np.isfinite(np.asarray(values, dtype=np.float64)).all():
+        from mmreason.errors import InvalidInputError
+
+        raise InvalidInputError(f"the {what} of {variable!r} must be finite numbers, found nan or ±inf")
+
+
 def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
     order = np.argsort(values, kind="stable")
     cumulative = np.cumsum(weights[order])
@@ -64,6 +72,9 @@ class DiscreteDistribution(Distribution, Mapping):
     domain: tuple[Any, ...]
     probabilities: tuple[float, ...]
     query: str = ""
+
+    def __post_init__(self) -> None:
+        _check_finite(self.variable, "probabilities", self.probabilities)
 
     def __getitem__(self, value: Any) -> float:
         for v, p in zip(self.domain, self.probabilities, strict=True):
@@ -130,6 +141,10 @@ class SampleDistribution(Distribution):
     samples: np.ndarray  # [M]
     weights: np.ndarray  # [M], sums to 1
     query: str = ""
+
+    def __post_init__(self) -> None:
+        _check_finite(self.variable, "samples", self.samples)
+        _check_finite(self.variable, "weights", self.weights)
 
     @property
     def exact(self) -> bool:
@@ -234,7 +249,8 @@ class DistributionBatch(Sequence[Distribution]):
         if self.probabilities is not None:
             return self.probabilities @ np.asarray(self.domain, dtype=float)
         assert self.samples is not None and self.weights is not None
-        return np.sum(self.samples * self.weights, axis=1)
+        # Worlds of weight 0 take no part (their samples are not read, as in __getitem__).
+        return np.sum(np.where(self.weights > 0, self.samples, 0.0) * self.weights, axis=1)
 
     def __repr__(self) -> str:
         return f"DistributionBatch({self.query or self.variable}, rows={len(self)})"

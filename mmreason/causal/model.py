@@ -15,6 +15,7 @@ here for a whole batch of worlds at once (tensors whose shapes broadcast, e.g.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ import torch
 from mmreason.causal import expr
 from mmreason.causal.spec import Exogenous, ScmSpec, Variable
 from mmreason.errors import InvalidInputError, ScmSpecError
+from mmreason.limits import quote
 
 __all__ = ["CompiledModel", "Worlds"]
 
@@ -70,16 +72,18 @@ class CompiledModel:
         """(noise, sign) when ``variable = g(parents) + sign * noise`` with continuous noise of its own."""
         if variable.discrete or variable.ast is None:
             return None
-        candidates = []
-        for sign, term in expr.additive_terms(variable.ast):
-            if isinstance(term, expr.Name) and term.name in self.exogenous:
-                candidates.append((term.name, sign))
+        terms = expr.additive_terms(variable.ast)
+        candidates = [
+            (t.name, sign) for sign, t in terms if isinstance(t, expr.Name) and t.name in self.exogenous
+        ]
+        # Counted once each, so a long sum costs one pass, not one per noise term.
+        reads = Counter(n for _, t in terms for n in t.names())
+        bare = Counter(noise for noise, _ in candidates)
         for noise, sign in candidates:
             exo = self.exogenous[noise]
             if exo.kind not in ("normal", "uniform") or self.noise_users[noise] != [variable.name]:
                 continue
-            occurrences = sum(1 for _, t in expr.additive_terms(variable.ast) if noise in t.names())
-            if occurrences == 1 and [c for c in candidates if c[0] == noise] == [(noise, sign)]:
+            if reads[noise] == 1 and bare[noise] == 1:
                 return noise, sign
         return None
 
@@ -266,7 +270,7 @@ class CompiledModel:
             out = expr.evaluate(ast, env, target_domain=variable.domain)
         except expr.ExprEvalError as exc:
             raise ScmSpecError(
-                f"equation {variable.equation!r} cannot be evaluated: {exc}",
+                f"equation {quote(variable.equation)} cannot be evaluated: {exc}",
                 path=self.spec.path,
                 variable=name,
                 line=variable.line,
@@ -313,7 +317,7 @@ class CompiledModel:
         if not bool(found.all()):
             bad = out[~found][0].item()
             raise ScmSpecError(
-                f"equation {variable.equation!r} gives {bad:g}, "
+                f"equation {quote(variable.equation)} gives {bad:g}, "
                 f"which is not in the domain {list(variable.domain or ())}",
                 path=self.spec.path,
                 variable=variable.name,

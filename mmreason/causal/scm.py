@@ -23,7 +23,7 @@ import numpy as np
 
 from mmreason.causal.distribution import Distribution, DistributionBatch
 from mmreason.devices import DeviceLike, resolve_device
-from mmreason.errors import InvalidInputError, MissingFileError, UnknownVariableError
+from mmreason.errors import InvalidInputError, ScmSpecError, UnknownVariableError
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -74,13 +74,10 @@ class SCM:
 
     @classmethod
     def from_file(cls, path: str | Path, *, device: DeviceLike = "auto") -> SCM:
-        """Load an ``.scm.toml`` file."""
-        from mmreason.causal.spec import parse_spec
+        """Load an ``.scm.toml`` file (at most :data:`~mmreason.causal.limits.MAX_SCM_BYTES`)."""
+        from mmreason.causal.spec import read_spec
 
-        path = Path(path)
-        if not path.is_file():
-            raise MissingFileError(path, what="SCM file")
-        return cls(parse_spec(path.read_text(encoding="utf-8"), path=str(path)), device=device)
+        return cls(read_spec(path), device=device)
 
     @classmethod
     def from_toml(cls, text: str, *, device: DeviceLike = "auto") -> SCM:
@@ -234,7 +231,9 @@ class SCM:
                 del evidence[name]  # certainly true under the intervention
         encoded = self._encode_rows([evidence], "evidence", dev, soft_evidence)
         label = _label(target, evidence, do, soft_evidence)
-        result = self._infer(target, encoded, do_enc, None, samples, seed, dev, lambda _: _describe(evidence))
+        result = self._infer(
+            target, encoded, do_enc, None, samples, seed, dev, lambda _: _describe(evidence, soft_evidence)
+        )
         return self._single(target, result, label)
 
     def counterfactual(
@@ -273,7 +272,9 @@ class SCM:
         evidence = dict(evidence or {})
         encoded = self._encode_rows([evidence], "evidence", dev, soft_evidence)
         label = _label(target, evidence, do, soft_evidence, counterfactual=True)
-        result = self._infer(target, encoded, None, do_enc, samples, seed, dev, lambda _: _describe(evidence))
+        result = self._infer(
+            target, encoded, None, do_enc, samples, seed, dev, lambda _: _describe(evidence, soft_evidence)
+        )
         return self._single(target, result, label)
 
     def counterfactual_batch(
@@ -311,7 +312,7 @@ class SCM:
         label = _label(target, {c: "·" for c in frame.columns}, do, soft_evidence, counterfactual=True)
 
         def describe(i: int) -> str:
-            return f"row {i} {_describe(self._decode_row(encoded, i))}"
+            return f"row {i} {_describe(self._decode_row(encoded, i), soft_evidence)}"
 
         result = self._infer(target, encoded, None, do_enc, samples, seed, dev, describe)
         return self._batch(target, result, label)
@@ -346,7 +347,7 @@ class SCM:
             samples,
             seed,
             dev,
-            lambda i: f"row {i} {_describe(self._decode_row(encoded, i))}",
+            lambda i: f"row {i} {_describe(self._decode_row(encoded, i), soft_evidence)}",
         )
         return self._batch(target, result, label)
 
@@ -664,10 +665,11 @@ class SCM:
                 if (
                     isinstance(likelihood, bool)
                     or not isinstance(likelihood, (int, float))
-                    or not likelihood >= 0
+                    or not 0 <= likelihood < math.inf
                 ):
                     raise InvalidInputError(
-                        f"soft_evidence[{name!r}][{value!r}] must be a non-negative number"
+                        f"soft_evidence[{name!r}][{value!r}] must be a finite non-negative number, "
+                        f"found {likelihood!r}"
                     )
                 vector[code] = float(likelihood)
             if not vector.any():
@@ -698,8 +700,8 @@ class SCM:
                 out[name] = torch.from_numpy(codes.to_numpy(dtype=np.int64, copy=True))
             else:
                 values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
-                if np.isnan(values).any():
-                    raise InvalidInputError(f"noise[{name!r}] must hold numbers")
+                if not np.isfinite(values).all():
+                    raise InvalidInputError(f"noise[{name!r}] must hold finite numbers")
                 if exo.kind == "response" and ((values < 0) | (values >= 1)).any():
                     raise InvalidInputError(
                         f"noise[{name!r}] is a Uniform(0, 1) response noise; values must lie in [0, 1)"
@@ -769,16 +771,28 @@ class SCM:
 
     def _batch(self, target: str, result: InferenceResult, label: str) -> DistributionBatch:
         if result.probabilities is not None:
+            probabilities = result.probabilities.cpu().numpy()
+            self._check_finite(target, label, probabilities)
             return DistributionBatch(
-                target,
-                domain=self.domain(target),
-                probabilities=result.probabilities.cpu().numpy(),
-                query=label,
+                target, domain=self.domain(target), probabilities=probabilities, query=label
             )
         assert result.samples is not None and result.weights is not None
-        return DistributionBatch(
-            target, samples=result.samples.cpu().numpy(), weights=result.weights.cpu().numpy(), query=label
-        )
+        samples = result.samples.cpu().numpy()
+        weights = result.weights.cpu().numpy()
+        # A world of weight 0 (ruled out by the evidence) takes no part in the answer.
+        self._check_finite(target, label, weights, np.where(weights > 0, samples, 0.0))
+        return DistributionBatch(target, samples=samples, weights=weights, query=label)
+
+    def _check_finite(self, target: str, label: str, *arrays: np.ndarray) -> None:
+        """Never return nan or ±inf: the equations are checked world by world, this is the last guard."""
+        for array in arrays:
+            if not np.isfinite(array).all():
+                raise ScmSpecError(
+                    f"the answer to {label} is not finite (nan or ±inf); the model's numbers overflow "
+                    "float64 here",
+                    path=self.spec.path,
+                    variable=target,
+                )
 
 
 def _codes(series: pd.Series, domain: tuple[Any, ...], missing: np.ndarray) -> np.ndarray:
@@ -831,8 +845,9 @@ def _as_frame(rows: Any) -> pd.DataFrame:
     return pd.DataFrame(list(rows))
 
 
-def _describe(assignment: Mapping[str, Any]) -> str:
-    return "{" + ", ".join(f"{k}={v!r}" for k, v in assignment.items()) + "}"
+def _describe(assignment: Mapping[str, Any], soft: Mapping[str, Any] | None = None) -> str:
+    parts = [f"{k}={v!r}" for k, v in assignment.items()] + [f"soft({k})" for k in soft or {}]
+    return "{" + ", ".join(parts) + "}"
 
 
 def _label(

@@ -2,7 +2,9 @@
 
 The format is documented in ``docs/scm-format.md``. A file is refused with a
 :class:`~mmreason.ScmSpecError` that names the file, the variable, the line
-(and column, for equations) and the reason.
+(and column, for equations) and the reason. A file past the limits of
+:mod:`mmreason.causal.limits` is refused before the work it would cost: its size
+before it is read, its variable count before any variable is built.
 
 >>> spec = parse_spec('''
 ... [variables.X]
@@ -27,15 +29,37 @@ import networkx as nx
 import numpy as np
 
 from mmreason.causal import expr
-from mmreason.errors import ScmSpecError, _did_you_mean
+from mmreason.causal.limits import (
+    MAX_NAME_CHARS,
+    MAX_NOISE_PARAMETER,
+    MAX_SCM_BYTES,
+    MAX_VARIABLES,
+    quote,
+    shown,
+)
+from mmreason.errors import MissingFileError, ScmSpecError, _did_you_mean
 
-__all__ = ["Exogenous", "ScmSpec", "Variable", "parse_spec", "response_noise_name"]
+__all__ = ["Exogenous", "ScmSpec", "Variable", "parse_spec", "read_spec", "response_noise_name"]
 
 _TOP_KEYS = {"name", "description", "constants", "exogenous", "variables"}
 _VAR_KEYS = {"domain", "type", "unit", "bounds", "parents", "equation", "cpd", "fit", "description"}
 _EXO_KEYS = {"distribution", "p", "values", "probs", "mean", "std", "low", "high", "description"}
 _DISTRIBUTIONS = ("bernoulli", "categorical", "normal", "uniform")
 _TOLERANCE = 1e-6
+# Integer domain values are computed as float64 and decoded as int64: beyond 2**53
+# neighbouring integers share one float.
+_MAX_EXACT_INT = 2**53
+
+
+def _real(value: Any) -> float | None:
+    """``value`` as a finite float, or None when it is not a finite real number (bools excluded)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)  # an int past 1e308 overflows
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def response_noise_name(variable: str) -> str:
@@ -118,32 +142,50 @@ class ScmSpec:
     path: str | None = None
 
 
+_SECTION = re.compile(r"^\s*\[\s*(\w+)\s*\.\s*(\"?)([^\"\s.\]]+)\2\s*(\.\s*cpd\s*\]|\.|\])")
+
+
 class _Lines:
-    """Finds the line of a section and of a key inside it, for error messages."""
+    """Finds the line of a section and of a key inside it, for error messages.
+
+    The section headers are indexed in one pass, so that a file of many variables costs
+    time linear in its length, not in its length times its variable count.
+    """
 
     def __init__(self, text: str) -> None:
         self.lines = text.splitlines()
+        self.sections: dict[tuple[str, str], int] = {}  # (table, name) -> 0-based line
+        self.cpd_tables: dict[str, int] = {}  # variable -> 0-based line of [variables.NAME.cpd]
+        for i, line in enumerate(self.lines):
+            if "[" not in line:
+                continue
+            match = _SECTION.match(line)
+            if match is None:
+                continue
+            table, _, name, tail = match.groups()
+            self.sections.setdefault((table, name), i)
+            if table == "variables" and tail.startswith(".") and tail.endswith("]"):
+                self.cpd_tables.setdefault(name, i)
 
     def section(self, table: str, name: str) -> int | None:
-        pattern = re.compile(rf"^\s*\[\s*{table}\s*\.\s*\"?{re.escape(name)}\"?\s*(\.|\])")
-        for i, line in enumerate(self.lines):
-            if pattern.match(line):
-                return i + 1
-        return None
+        start = self.sections.get((table, name))
+        return None if start is None else start + 1
 
-    def cpd_column(self, name: str, key: str) -> int | None:
-        """The line of column ``key`` in a ``[variables.NAME.cpd]`` table, if it is written there."""
-        header = re.compile(rf"^\s*\[\s*variables\s*\.\s*\"?{re.escape(name)}\"?\s*\.\s*cpd\s*\]")
-        start = next((i for i, line in enumerate(self.lines) if header.match(line)), None)
+    def cpd_columns(self, name: str) -> dict[str, int]:
+        """Column key -> line, for the columns written in a ``[variables.NAME.cpd]`` table."""
+        start = self.cpd_tables.get(name)
+        out: dict[str, int] = {}
         if start is None:
-            return None
+            return out
         for i in range(start + 1, len(self.lines)):
             line = self.lines[i].lstrip()
             if line.startswith("["):
                 break
-            if line.startswith((f'"{key}"', f"'{key}'")):
-                return i + 1
-        return None
+            if line[:1] in ("'", '"'):
+                end = line.find(line[0], 1)
+                if end > 0:
+                    out.setdefault(line[1:end], i + 1)
+        return out
 
     def key(self, table: str, name: str, key: str) -> tuple[int | None, int]:
         """(line, column of the first character of the string value) of ``key`` in the section."""
@@ -161,14 +203,58 @@ class _Lines:
         return start, 0
 
 
+def read_spec(path: str | Path) -> ScmSpec:
+    """Read, parse and validate an SCM file; its size is checked before it is read.
+
+    Raises:
+        MissingFileError: no file at ``path``.
+        ScmSpecError: a file past :data:`~mmreason.causal.limits.MAX_SCM_BYTES`, not UTF-8
+            text, or refused by :func:`parse_spec`.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise MissingFileError(path, what="SCM file")
+    where = str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_SCM_BYTES:
+            raise _too_large(size, where)
+        with path.open("rb") as handle:
+            data = handle.read(MAX_SCM_BYTES + 1)  # the file may have grown since stat()
+    except OSError as exc:
+        raise ScmSpecError(f"cannot be read: {exc.strerror or exc}", path=where) from None
+    if len(data) > MAX_SCM_BYTES:
+        raise _too_large(len(data), where, at_least=True)
+    try:
+        text = data.decode("utf-8-sig")  # a byte-order mark, as some editors write, is not content
+    except UnicodeDecodeError as exc:
+        raise ScmSpecError(f"not UTF-8 text (byte {exc.start}): an SCM file is TOML", path=where) from None
+    return parse_spec(text, path=where)
+
+
+def _too_large(size: int, path: str | None, *, at_least: bool = False, unit: str = "bytes") -> ScmSpecError:
+    return ScmSpecError(
+        f"the file is {'at least ' if at_least else ''}{size:,} {unit}; "
+        f"SCM files are limited to {MAX_SCM_BYTES:,} (mmreason.causal.limits.MAX_SCM_BYTES)",
+        path=path,
+    )
+
+
 def parse_spec(text: str, *, path: str | None = None) -> ScmSpec:
     """Parse and validate the TOML text of an SCM file."""
+    if len(text) > MAX_SCM_BYTES:
+        raise _too_large(len(text), path, unit="characters")
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         line = getattr(exc, "lineno", None)
         column = getattr(exc, "colno", None)
         raise ScmSpecError(f"not valid TOML: {exc}", path=path, line=line, column=column) from None
+    except RecursionError:
+        # Python's TOML reader descends once per nested array or inline table.
+        raise ScmSpecError("not valid TOML: arrays or inline tables nest too deeply", path=path) from None
+    except ValueError as exc:  # an integer literal past Python's 4,300-digit conversion limit
+        raise ScmSpecError(f"not valid TOML: {exc}", path=path) from None
     return _Builder(raw, _Lines(text), path).build()
 
 
@@ -189,13 +275,32 @@ class _Builder:
         unknown = set(self.raw) - _TOP_KEYS
         if unknown:
             raise self.error(
-                f"unknown top-level key(s) {sorted(unknown)}; expected some of {sorted(_TOP_KEYS)}"
+                f"unknown top-level key(s) {shown(sorted(unknown))}; expected some of {sorted(_TOP_KEYS)}"
             )
-        constants = self.constants()
+        for key in ("constants", "exogenous", "variables"):
+            if not isinstance(self.raw.get(key, {}), dict):
+                raise self.error(
+                    f"{key!r} must be a table ([{key}] or [{key}.NAME]), found {shown(self.raw[key])}"
+                )
         raw_vars = self.raw.get("variables")
         if not isinstance(raw_vars, dict) or not raw_vars:
             raise self.error("the file declares no [variables.NAME] tables")
-        exogenous = {name: self.exogenous(name, body) for name, body in self.raw.get("exogenous", {}).items()}
+        raw_exogenous = self.raw.get("exogenous", {})
+        if len(raw_vars) + len(raw_exogenous) > MAX_VARIABLES:
+            raise self.error(
+                f"the file declares {len(raw_vars):,} variables and {len(raw_exogenous):,} exogenous "
+                f"variables; a model is limited to {MAX_VARIABLES:,} in all "
+                "(mmreason.causal.limits.MAX_VARIABLES)"
+            )
+        for key in ("constants", "exogenous", "variables"):
+            for name in self.raw.get(key, {}):
+                if len(name) > MAX_NAME_CHARS:
+                    raise self.error(
+                        f"{key} name {quote(name)} is longer than {MAX_NAME_CHARS} characters "
+                        "(mmreason.causal.limits.MAX_NAME_CHARS)"
+                    )
+        constants = self.constants()
+        exogenous = {name: self.exogenous(name, body) for name, body in raw_exogenous.items()}
         for name in exogenous:
             if name in raw_vars:
                 raise self.error("is declared both as exogenous and as endogenous", variable=name)
@@ -243,9 +348,10 @@ class _Builder:
     def constants(self) -> dict[str, float]:
         out: dict[str, float] = {}
         for name, value in self.raw.get("constants", {}).items():
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise self.error(f"constant {name!r} must be a number, found {value!r}")
-            out[name] = float(value)
+            number = _real(value)
+            if number is None:
+                raise self.error(f"constant {quote(name)} must be a finite number, found {shown(value)}")
+            out[name] = number
         return out
 
     def exogenous(self, name: str, body: Any) -> Exogenous:
@@ -263,9 +369,15 @@ class _Builder:
 
         def number(key: str) -> float:
             value = body.get(key)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise err(f"{kind} needs a finite number {key!r}, found {value!r}")
-            return float(value)
+            number = _real(value)
+            if number is None:
+                raise err(f"{kind} needs a finite number {key!r}, found {shown(value)}")
+            if kind in ("normal", "uniform") and abs(number) > MAX_NOISE_PARAMETER:
+                raise err(
+                    f"{kind} {key} = {number:g} is beyond ±{MAX_NOISE_PARAMETER:g} "
+                    "(mmreason.causal.limits.MAX_NOISE_PARAMETER)"
+                )
+            return number
 
         text = str(body.get("description", ""))
         if kind == "bernoulli":
@@ -279,8 +391,17 @@ class _Builder:
             if not isinstance(values, list) or not isinstance(probs, list) or len(values) != len(probs):
                 raise err("categorical needs lists 'values' and 'probs' of the same length")
             if len(set(map(repr, values))) != len(values):
-                raise err(f"categorical values repeat: {values}")
-            probs_f = [float(p) for p in probs]
+                raise err(f"categorical values repeat: {shown(values)}")
+            if not all(isinstance(v, str) or _real(v) is not None for v in values):
+                raise err(f"categorical values must be strings or finite numbers, found {shown(values)}")
+            if any(
+                isinstance(v, int) and not isinstance(v, bool) and abs(v) > _MAX_EXACT_INT for v in values
+            ):
+                raise err(f"categorical values must lie within ±2**53, found {shown(values)}")
+            reals = [_real(p) for p in probs]
+            if any(p is None for p in reals):
+                raise err(f"categorical probs must be finite numbers, found {shown(probs)}")
+            probs_f = [float(p) for p in reals]  # type: ignore[arg-type]
             if any(p < 0 for p in probs_f) or abs(sum(probs_f) - 1.0) > _TOLERANCE:
                 raise err(
                     f"categorical probs must be non-negative and sum to 1, found sum {sum(probs_f):.6g}"
@@ -318,9 +439,16 @@ class _Builder:
             if not isinstance(values, list) or len(values) < 2:
                 raise self.error("domain must be a list of at least two values", variable=name)
             if len({repr(v) for v in values}) != len(values):
-                raise self.error(f"domain values repeat: {values}", variable=name)
+                raise self.error(f"domain values repeat: {shown(values)}", variable=name)
             if not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in values):
-                raise self.error(f"domain values must be strings or integers, found {values}", variable=name)
+                raise self.error(
+                    f"domain values must be strings or integers, found {shown(values)}", variable=name
+                )
+            if any(isinstance(v, int) and abs(v) > _MAX_EXACT_INT for v in values):
+                raise self.error(
+                    f"domain integers must lie within ±2**53 (exact in float64), found {shown(values)}",
+                    variable=name,
+                )
             domain = tuple(values)
             if body.get("type", "discrete") != "discrete":
                 raise self.error("a variable with a domain has type 'discrete'", variable=name)
@@ -331,14 +459,13 @@ class _Builder:
         bounds = None
         if "bounds" in body:
             b = body["bounds"]
-            if (
-                not isinstance(b, list)
-                or len(b) != 2
-                or not all(isinstance(x, (int, float)) for x in b)
-                or b[0] >= b[1]
-            ):
-                raise self.error(f"bounds must be [low, high] with low < high, found {b!r}", variable=name)
-            bounds = (float(b[0]), float(b[1]))
+            reals = [_real(x) for x in b] if isinstance(b, list) and len(b) == 2 else [None]
+            if any(x is None for x in reals) or reals[0] >= reals[1]:  # type: ignore[operator]
+                raise self.error(
+                    f"bounds must be [low, high], finite numbers with low < high, found {shown(b)}",
+                    variable=name,
+                )
+            bounds = (float(reals[0]), float(reals[1]))  # type: ignore[arg-type]
         has_eq, has_cpd, has_fit = "equation" in body, "cpd" in body, "fit" in body
         if has_eq + has_cpd + has_fit != 1:
             raise self.error("needs exactly one mechanism: 'equation', 'cpd' or 'fit'", variable=name)
@@ -349,7 +476,7 @@ class _Builder:
             raise self.error("parents must be a list of variable names", variable=name)
         for parent in declared or ():
             if parent not in raw_vars:
-                raise self.error(f"unknown parent {parent!r}{_did_you_mean(parent, raw_vars)}", variable=name)
+                raise self.error(f"unknown parent {quote(parent)}{_hint(parent, raw_vars)}", variable=name)
         common = {"unit": body.get("unit"), "bounds": bounds, "description": str(body.get("description", ""))}
         line = self.lines.section("variables", name)
         if has_eq:
@@ -383,7 +510,7 @@ class _Builder:
                 elif used not in constants:
                     known = [*raw_vars, *exogenous, *constants]
                     raise self.error(
-                        f"equation uses unknown name {used!r}{_did_you_mean(used, known)}",
+                        f"equation uses unknown name {quote(used)}{_hint(used, known)}",
                         variable=name,
                         line=eq_line,
                     )
@@ -449,11 +576,25 @@ class _Builder:
                     variable=name,
                     line=line,
                 )
-        design = np.column_stack([np.ones(len(data)), data[list(variable.parents)].to_numpy(dtype=float)])
-        target = data[name].to_numpy(dtype=float)
-        coefficients, *_ = np.linalg.lstsq(design, target, rcond=None)
-        residual = target - design @ coefficients
-        std = float(max(np.std(residual), 1e-12))
+        try:
+            design = np.column_stack([np.ones(len(data)), data[list(variable.parents)].to_numpy(dtype=float)])
+            target = data[name].to_numpy(dtype=float)
+        except (TypeError, ValueError):
+            raise self.error(
+                f"fit file {path}: the columns {needed} must hold numbers", variable=name, line=line
+            ) from None
+        if not (np.isfinite(design).all() and np.isfinite(target).all()):
+            raise self.error(f"fit file {path}: the columns {needed} hold inf", variable=name, line=line)
+        with np.errstate(all="ignore"):
+            coefficients, *_ = np.linalg.lstsq(design, target, rcond=None)
+            residual = target - design @ coefficients
+            std = float(max(np.std(residual), 1e-12))
+        if not (np.isfinite(coefficients).all() and std <= MAX_NOISE_PARAMETER):
+            raise self.error(
+                f"fit file {path}: least squares gives no finite equation (the values overflow float64)",
+                variable=name,
+                line=line,
+            )
         noise = response_noise_name(name)
         terms = [repr(float(coefficients[0]))]
         terms += [f"{float(c)!r} * {p}" for c, p in zip(coefficients[1:], variable.parents, strict=True)]
@@ -478,30 +619,42 @@ class _Builder:
                 bad = data[column][codes.isna()].iloc[0]
                 bad = bad.item() if isinstance(bad, np.generic) else bad
                 raise self.error(
-                    f"fit file {path}: column {column!r} holds {bad!r}, not in {list(values)}",
+                    f"fit file {path}: column {column!r} holds {shown(bad)}, not in {shown(list(values))}",
                     variable=name,
                     line=line,
                 )
             return codes.to_numpy(dtype=np.int64)
 
-        column = np.zeros(len(data), dtype=np.int64)
-        cards = []
+        parent_codes = []
         for parent in variable.parents:
             parent_domain = shells[parent].domain
             if parent_domain is None:
                 raise self.error(f"a fitted cpd cannot have the real-valued parent {parent!r}", variable=name)
-            column = column * len(parent_domain) + codes_of(parent, parent_domain)
-            cards.append(len(parent_domain))
-        configs = int(np.prod(cards)) if cards else 1
-        counts = np.zeros((configs, len(domain)))
-        np.add.at(counts, (column, codes_of(name, domain)), 1.0)
-        totals = counts.sum(axis=1, keepdims=True)
-        empty = np.flatnonzero(totals[:, 0] == 0)
-        if len(empty):
-            labels = list(product(*[shells[p].domain or () for p in variable.parents]))
-            shown = ", ".join(f"{p}={v}" for p, v in zip(variable.parents, labels[empty[0]], strict=True))
+            parent_codes.append(codes_of(parent, parent_domain))
+        parent_domains = [shells[p].domain or () for p in variable.parents]
+        empty_config = None
+        if math.prod(len(d) for d in parent_domains) > len(data):
+            # More parent values than rows: some column has no rows; find the first one
+            # without building a table of them all.
+            seen = set(zip(*parent_codes, strict=True))
+            ranges = [range(len(d)) for d in parent_domains]
+            empty_config = next(c for c in product(*ranges) if c not in seen)
+        else:
+            column = np.zeros(len(data), dtype=np.int64)
+            for codes, parent_domain in zip(parent_codes, parent_domains, strict=True):
+                column = column * len(parent_domain) + codes
+            counts = np.zeros((math.prod(len(d) for d in parent_domains), len(domain)))
+            np.add.at(counts, (column, codes_of(name, domain)), 1.0)
+            totals = counts.sum(axis=1, keepdims=True)
+            empty = np.flatnonzero(totals[:, 0] == 0)
+            if len(empty):
+                sizes = [len(d) for d in parent_domains]
+                empty_config = tuple(int(i) for i in np.unravel_index(int(empty[0]), sizes)) if sizes else ()
+        if empty_config is not None:
+            values = [d[i] for d, i in zip(parent_domains, empty_config, strict=True)]
+            where = ", ".join(f"{p}={v}" for p, v in zip(variable.parents, values, strict=True))
             raise self.error(
-                f"fit file {path} has no rows with {shown}; the cpd column cannot be estimated",
+                f"fit file {path} has no rows with {where}; the cpd column cannot be estimated",
                 variable=name,
                 line=line,
             )
@@ -515,9 +668,12 @@ class _Builder:
         try:
             cycle = nx.find_cycle(graph)
         except nx.NetworkXNoCycle:
-            return list(nx.lexicographical_topological_sort(graph, key=list(shells).index))
-        path = " -> ".join([edge[0] for edge in cycle] + [cycle[0][0]])
-        raise self.error(f"the graph has a cycle: {path}", variable=cycle[0][0])
+            position = {name: i for i, name in enumerate(shells)}
+            return list(nx.lexicographical_topological_sort(graph, key=position.__getitem__))
+        names = [edge[0] for edge in cycle] + [cycle[0][0]]
+        if len(names) > 10:  # a cycle through thousands of variables is named by its start
+            names = [*names[:5], f"… ({len(cycle)} variables)", *names[-2:]]
+        raise self.error(f"the graph has a cycle: {' -> '.join(names)}", variable=cycle[0][0])
 
     def with_cpd(self, variable: Variable, raw: Any, shells: dict[str, Variable]) -> Variable:
         name = variable.name
@@ -527,11 +683,11 @@ class _Builder:
         for parent in variable.parents:
             if shells[parent].domain is None:
                 raise self.error(f"a cpd cannot have the real-valued parent {parent!r}", variable=name)
-        parent_domains = [shells[p].domain for p in variable.parents]
-        configs = list(product(*parent_domains))  # last parent varies fastest
-        labels = [
-            ", ".join(f"{p}={v}" for p, v in zip(variable.parents, config, strict=True)) for config in configs
-        ]
+        parent_domains = [shells[p].domain or () for p in variable.parents]
+
+        def label_of(config: tuple[Any, ...]) -> str:
+            return ", ".join(f"{p}={v}" for p, v in zip(variable.parents, config, strict=True))
+
         columns: list[Any]
         if not variable.parents:
             if not isinstance(raw, list):
@@ -546,22 +702,27 @@ class _Builder:
                     'a cpd with parents is a table keyed by parent values, e.g. "C=0" = [0.5, 0.5]',
                     variable=name,
                 )
-            by_config: dict[tuple[Any, ...], Any] = {}
+            by_config: dict[tuple[Any, ...], tuple[str, Any]] = {}
             for key, probs in raw.items():
                 config = self.cpd_key(name, key, variable.parents, shells)
                 if config in by_config:
-                    raise self.error(f"cpd column {key!r} is given twice", variable=name, line=line)
-                by_config[config] = probs
-            missing = [
-                label for config, label in zip(configs, labels, strict=True) if config not in by_config
-            ]
-            if missing:
-                raise self.error(f"cpd has no column for {missing[:5]}", variable=name, line=line)
-            columns = [by_config[config] for config in configs]
-            raw_keys = {
-                config: key for key in raw for config in [self.cpd_key(name, key, variable.parents, shells)]
-            }
-            column_lines = [self.lines.cpd_column(name, raw_keys[config]) or line for config in configs]
+                    raise self.error(f"cpd column {quote(key)} is given twice", variable=name, line=line)
+                by_config[config] = (key, probs)
+            # Every joint parent value needs a column; with fewer columns than values, list the
+            # first few missing without enumerating all of them (40 binary parents have 2**40).
+            if math.prod(len(d) for d in parent_domains) > len(by_config):
+                missing = []
+                for config in product(*parent_domains):  # last parent varies fastest
+                    if config not in by_config:
+                        missing.append(label_of(config))
+                        if len(missing) == 5:
+                            break
+                raise self.error(f"cpd has no column for {shown(missing)}", variable=name, line=line)
+            configs = list(product(*parent_domains))
+            labels = [label_of(config) for config in configs]
+            columns = [by_config[config][1] for config in configs]
+            written = self.lines.cpd_columns(name)
+            column_lines = [written.get(by_config[config][0], line) for config in configs]
         table = np.zeros((len(columns), len(domain)))
         for i, (column, label) in enumerate(zip(columns, labels, strict=True)):
             if variable.parents:
@@ -569,18 +730,23 @@ class _Builder:
             if not isinstance(column, list) or len(column) != len(domain):
                 raise self.error(
                     f"cpd column {label} must list {len(domain)} probabilities "
-                    f"(for {list(domain)}), found {column!r}",
+                    f"(for {shown(list(domain))}), found {shown(column)}",
                     variable=name,
                     line=line,
                 )
-            if not all(isinstance(p, (int, float)) and not isinstance(p, bool) for p in column):
+            reals = [_real(p) for p in column]
+            if any(p is None for p in reals):
                 raise self.error(
-                    f"cpd column {label} must hold numbers, found {column!r}", variable=name, line=line
+                    f"cpd column {label} must hold finite numbers, found {shown(column)}",
+                    variable=name,
+                    line=line,
                 )
-            values = np.asarray(column, dtype=np.float64)
+            values = np.asarray(reals, dtype=np.float64)
             if (values < 0).any() or (values > 1).any():
                 raise self.error(
-                    f"cpd column {label} has a probability outside [0, 1]: {column}", variable=name, line=line
+                    f"cpd column {label} has a probability outside [0, 1]: {shown(column)}",
+                    variable=name,
+                    line=line,
                 )
             total = float(values.sum())
             if abs(total - 1.0) > _TOLERANCE:
@@ -597,12 +763,13 @@ class _Builder:
         for part in key.split(","):
             if "=" not in part:
                 raise self.error(
-                    f'cpd column {key!r} must read like "Parent=value, Other=value"', variable=name
+                    f'cpd column {quote(key)} must read like "Parent=value, Other=value"', variable=name
                 )
             parent, _, text = (s.strip() for s in part.partition("="))
             if parent not in parents:
                 raise self.error(
-                    f"cpd column {key!r} names {parent!r}, which is not among parents {list(parents)}",
+                    f"cpd column {quote(key)} names {quote(parent)}, which is not among parents "
+                    f"{shown(list(parents))}",
                     variable=name,
                 )
             domain = shells[parent].domain or ()
@@ -610,15 +777,22 @@ class _Builder:
             matches = [v for v in domain if str(v) == text]
             if not matches:
                 raise self.error(
-                    f"cpd column {key!r}: {text!r} is not in the domain of {parent!r}: {list(domain)}",
+                    f"cpd column {quote(key)}: {quote(text)} is not in the domain of {parent!r}: "
+                    f"{shown(list(domain))}",
                     variable=name,
                 )
             assignment[parent] = matches[0]
         if set(assignment) != set(parents):
             raise self.error(
-                f"cpd column {key!r} must give a value for each of {list(parents)}", variable=name
+                f"cpd column {quote(key)} must give a value for each of {shown(list(parents))}",
+                variable=name,
             )
         return tuple(assignment[p] for p in parents)
+
+
+def _hint(name: str, known: Any) -> str:
+    # difflib compares every known name in quadratic time; a long unknown name gets no hint.
+    return _did_you_mean(name, known) if len(name) <= MAX_NAME_CHARS else ""
 
 
 def _fields(variable: Variable) -> dict[str, Any]:

@@ -238,3 +238,17 @@ def test_fit_from_data_refuses_bad_files(tmp_path, csv, pattern):
     (tmp_path / "m.scm.toml").write_text(text + 'fit = "d.csv"\n')
     with pytest.raises(ScmSpecError, match=pattern):
         SCM.from_file(tmp_path / "m.scm.toml", device="cpu")
+
+
+def test_lines_are_found_in_a_large_file_in_one_pass():
+    # 3,000 variables: the section index is built once, not searched per variable.
+    text = "".join(f'[variables.V{i}]\ntype = "real"\nequation = "{i}"\n' for i in range(3000))
+    text += '[variables.Bad]\ntype = "real"\nequation = "V1 +* 2"\n'
+    error = spec_error(text)
+    assert (error.variable, error.line, error.column) == ("Bad", 9003, 17)
+    table = (
+        BASE
+        + '[variables.B]\ndomain = [0, 1]\nparents = ["A"]\n[ variables . B . cpd ]\n'
+        + "'A=0' = [0.5, 0.5]\n\"A=1\" = [0.5, 0.6]\n"
+    )
+    assert spec_error(table).line == 10

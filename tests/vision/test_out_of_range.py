@@ -56,7 +56,7 @@ def _animated() -> bytes:
 def test_conversions_are_noted_with_what_they_cost(source, note, trust):
     image = load_image(source)
     assert image.mode == "RGB"
-    (what, cost), *_ = [c for c in conversions(image) if note in c[0]]
+    (_, cost), *_ = [c for c in conversions(image) if note in c[0]]
     assert cost == trust
 
 
