@@ -19,4 +19,6 @@ def garden(tmp_path_factory):
 def garden_reasoner(garden):
     from mmreason.reasoner import Reasoner
 
-    return Reasoner.from_world(garden[0], device="cpu")
+    reasoner = Reasoner.from_world(garden[0], device="cpu")
+    reasoner.ask(None, "Is a tomato a vegetable?")  # the text model loaded once, up front
+    return reasoner

@@ -6,6 +6,8 @@ and the garden world, with a picture and without one.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -14,6 +16,13 @@ from mmreason.answer import Answer
 from mmreason.errors import MmreasonError
 
 pytestmark = pytest.mark.slow
+
+# Each question must be answered or refused within 10 s; MMREASON_FUZZ_EXAMPLES sets the cases per world.
+FUZZ = settings(
+    max_examples=int(os.environ.get("MMREASON_FUZZ_EXAMPLES", "60")),
+    deadline=10_000,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 FRAGMENTS = [
     *("how many", "is there", "are there", "what colour is", "what is", "which", "is", "are", "does", "must"),
@@ -43,17 +52,19 @@ def crossing():
     from mmreason.reasoner import Reasoner
     from mmreason.worlds.crossing import render_scene
 
-    return Reasoner.default(device="cpu"), render_scene(2)[0]
+    reasoner, image = Reasoner.default(device="cpu"), render_scene(2)[0]
+    reasoner.ask(image, "How many cars are there?")  # models loaded before the clock runs
+    return reasoner, image
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@FUZZ
 @given(question=QUESTIONS, with_image=st.booleans())
 def test_the_crossing_answers_or_refuses(crossing, question, with_image):
     reasoner, image = crossing
     _ask_or_refuse(reasoner, image if with_image else None, question)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@FUZZ
 @given(question=QUESTIONS, with_image=st.booleans())
 def test_the_garden_answers_or_refuses(garden_reasoner, question, with_image):
     from tests.worlds.test_own_world import WINTER
