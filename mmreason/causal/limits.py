@@ -19,6 +19,8 @@ limit                       value                why this size
                                                  recursion limit; hand-written equations nest <10
 ``MAX_NAME_CHARS``          200 characters       names are identifiers, quoted in full in errors
 ``MAX_NOISE_PARAMETER``     1e100                keeps every noise draw, width, density finite
+``MAX_FIT_BYTES``           64 MiB               a data file a mechanism is fitted from: a
+                                                 million rows of tens of columns
 ==========================  ===================  ===============================================
 
 >>> shown(list(range(100)), limit=10)
@@ -32,6 +34,7 @@ from mmreason.limits import QUOTE_CHARS, quote
 __all__ = [
     "MAX_EQUATION_CHARS",
     "MAX_EQUATION_TOKENS",
+    "MAX_FIT_BYTES",
     "MAX_NAME_CHARS",
     "MAX_NESTING",
     "MAX_NOISE_PARAMETER",
@@ -80,6 +83,7 @@ MAX_NAME_CHARS = 200
 # any physical quantity, and small enough that every draw, width and density stays finite
 # in float64 (a uniform on [-1e308, 1e308] would have an infinite width).
 MAX_NOISE_PARAMETER = 1e100
+MAX_FIT_BYTES = 64 * 2**20
 
 
 def shown(value: object, limit: int = QUOTE_CHARS) -> str:

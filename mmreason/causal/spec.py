@@ -554,6 +554,12 @@ class _Builder:
         path = Path(source) if Path(source).is_absolute() else base / source
         if not path.is_file():
             raise self.error(f"fit file not found: {path}", variable=name, line=line)
+        from mmreason.causal.limits import MAX_FIT_BYTES
+
+        if path.stat().st_size > MAX_FIT_BYTES:
+            raise self.error(
+                f"fit file {path} is over {MAX_FIT_BYTES:,} bytes (docs/limits.md)", variable=name, line=line
+            )
         try:
             data = pd.read_csv(path)
         except (OSError, ValueError, pd.errors.ParserError) as exc:
