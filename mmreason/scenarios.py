@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from mmreason.errors import ScenarioError
+from mmreason.limits import quote
 from mmreason.paths import bundled_graphs_dir, read_toml
 
 if TYPE_CHECKING:
@@ -212,6 +213,7 @@ def _parse(raw: Mapping[str, Any], path: Path) -> Scenario:
         raise ScenarioError(f'{where}: [image] needs exactly one of path = "..." or render_seed = N')
     image_path = None
     if "path" in image:
+        _usable(image["path"], where, "image.path")
         image_path = (path.parent / str(image["path"])).resolve()
         if not image_path.is_file():
             raise ScenarioError(f"{where}: image.path: no such file {image_path}")
@@ -349,6 +351,7 @@ def _world(name: Any, path: Path, where: str) -> str | None:
         return None
     if not isinstance(name, str) or not name:
         raise ScenarioError(f"{where}: world: expected a world's name or folder, found {name!r}")
+    _usable(name, where, "world")
     folder = (path.parent / name).resolve()
     if (folder / WORLD_FILE).is_file():
         return str(folder)
@@ -360,9 +363,17 @@ def _world(name: Any, path: Path, where: str) -> str | None:
     )
 
 
+def _usable(name: Any, where: str, field_name: str) -> None:
+    # A NUL byte or a name longer than the system takes is no path (os calls would raise).
+    text = str(name)
+    if "\x00" in text or len(text) > 4096:
+        raise ScenarioError(f"{where}: {field_name}: {quote(text)} is not a usable path")
+
+
 def _model_file(name: Any, path: Path, world: str | None, where: str, field_name: str) -> Path:
     if not isinstance(name, str) or not name:
         raise ScenarioError(f"{where}: {field_name}: expected a file name, found {name!r}")
+    _usable(name, where, field_name)
     folders = [path.parent] + ([Path(world)] if world is not None else []) + [bundled_graphs_dir()]
     for folder in folders:
         candidate = folder / name

@@ -84,3 +84,22 @@ def test_a_runaway_sparql_answer_is_cut_off(monkeypatch):
             kg.query("SELECT * WHERE { ?s ?p ?o }")
     finally:
         server.shutdown()
+
+
+def test_a_path_with_a_nul_byte_is_refused_by_name(tmp_path):
+    from mmreason import ScenarioError
+    from mmreason.vision.labels import read_labels
+    from mmreason.worlds import World
+    from tests.worlds.test_manifest import MANIFEST, make_world
+
+    scenario = tmp_path / "s.toml"
+    scenario.write_text('[image]\npath = "a\\u0000b.png"\n[[queries]]\nkind = "observe"\ntarget = "W"\n')
+    with pytest.raises(ScenarioError, match="image.path: 'a\\\\x00b.png' is not a usable path"):
+        load_scenario(scenario)
+    folder = make_world(tmp_path / "garden", MANIFEST.replace("[vision]", 'scm = "a\\u0000b"\n[vision]'))
+    with pytest.raises(WorldError, match="scm: .* is not a usable path"):
+        World.load(folder)
+    folder = make_world(tmp_path / "garden2")
+    (folder / "labels.csv").write_text("image,x0,y0,x1,y1,property,value\na\x00.png,,,,,g:season,g:winter\n")
+    with pytest.raises(WorldError, match=r"labels\.csv:2: column 'image': .* is not a usable path"):
+        read_labels(folder / "labels.csv", folder)

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mmreason.errors import InvalidInputError, MissingFileError, WorldError
-from mmreason.limits import MAX_LABEL_ROWS
+from mmreason.limits import MAX_LABEL_ROWS, quote
 from mmreason.vision.vocabulary import TYPE, Vocabulary
 
 if TYPE_CHECKING:
@@ -206,7 +206,10 @@ class _RowChecker:
 
         if not name:
             raise self.fail(line, "image", "empty; expected a picture's path relative to the CSV")
-        image = (self.path.parent / name).resolve()
+        try:
+            image = (self.path.parent / name).resolve()
+        except (ValueError, OSError) as exc:  # a NUL byte, a name too long for the system
+            raise self.fail(line, "image", f"{quote(name)} is not a usable path: {exc}") from None
         if image not in self.sizes:
             self.sizes[image] = _header_size(image, MAX_PIXELS)
         size = self.sizes[image]

@@ -33,6 +33,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from mmreason.errors import WorldError
+from mmreason.limits import quote
 from mmreason.paths import bundled_graphs_dir
 
 if TYPE_CHECKING:
@@ -349,6 +350,8 @@ class _Reader:
     def path(self, key: str, value: Any) -> Path:
         if not isinstance(value, str) or not value:
             raise self.fail(key, f"expected a file name, found {value!r}")
+        if "\x00" in value or len(value) > 4096:
+            raise self.fail(key, f"{quote(value)} is not a usable path")
         return (self.root / value).resolve()
 
     def file(self, key: str, value: Any) -> Path:
