@@ -61,11 +61,17 @@ def test_a_labels_file_over_the_row_limit_is_refused(tmp_path, monkeypatch):
 
 class _Endless(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
+        # Read the request whole (closing on unread data would reset the connection), then stream
+        # without end until the client hangs up.
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
         self.send_response(200)
         self.send_header("Content-Type", "application/sparql-results+json")
         self.end_headers()
-        for _ in range(200):
-            self.wfile.write(b" " * 4096)
+        try:
+            while True:
+                self.wfile.write(b" " * 4096)
+        except OSError:
+            pass
 
     def log_message(self, *args):
         pass
