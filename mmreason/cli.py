@@ -180,7 +180,12 @@ def _cmd_ask(args: argparse.Namespace) -> int:
 def _cmd_chat(args: argparse.Namespace) -> int:
     from mmreason.errors import QuestionNotUnderstoodError
 
-    chat = _reasoner(args).conversation(_image(args.image))
+    image = _image(args.image)
+    if image is not None:
+        from mmreason.vision.images import load_image
+
+        image = load_image(image, name=args.image)  # refused now, not at the first question
+    chat = _reasoner(args).conversation(image)
     interactive = sys.stdin.isatty()
     while True:
         if interactive:

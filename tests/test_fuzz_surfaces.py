@@ -294,9 +294,10 @@ TOKENS = [
 
 @FUZZ
 @given(argv=st.lists(st.sampled_from(TOKENS) | st.text(max_size=10), max_size=8))
-def test_command_lines(tmp_path_factory, argv):
+def test_command_lines(tmp_path_factory, monkeypatch, argv):
     from mmreason.cli import main
 
+    monkeypatch.setattr("sys.stdin", io.StringIO("Is a bus a vehicle?\n"))  # what chat reads
     out = tmp_path_factory.mktemp("cli")
     argv = [str(out / "o") if a == "--out" else a for a in argv]
     # Only fast commands: the rest would train or render for minutes on valid arguments.
