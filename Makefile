@@ -8,7 +8,7 @@ PIP    := $(BIN)/pip install --disable-pip-version-check --progress-bar off -q
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: demo test bench bench-quick lint clean-venv
+.PHONY: demo test fuzz bench bench-quick lint clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ demo: $(VENV)/.installed-run
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	MPLCONFIGDIR=$$(mktemp -d) $(BIN)/python -m pytest
+
+## fuzz: every input surface with 10,000 Hypothesis cases each (CI runs 300)
+fuzz: $(VENV)/.installed-test
+	MMREASON_FUZZ_EXAMPLES=10000 MPLCONFIGDIR=$$(mktemp -d) $(BIN)/python -m pytest -p no:cacheprovider \
+		--hypothesis-show-statistics tests/test_fuzz_surfaces.py tests/worlds/test_fuzz_questions.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
