@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         print("no benchmarks are present yet")
         return 0
     out = args.out / ("quick" if args.quick else "full")
+    failed: list[str] = []
     for name in names:
         module = importlib.import_module(f"bench.{name}")
         start = time.perf_counter()
@@ -39,6 +40,10 @@ def main(argv: list[str] | None = None) -> int:
         report.print_table()
         path = report.write_json(out)
         print(f"{name}: {time.perf_counter() - start:.1f} s, wrote {path}")
+        failed.extend(f"{name}: {msg}" for msg in report.failures())
+    if failed:
+        print(f"{len(failed)} gate(s) failed:", *failed, sep="\n  ", file=sys.stderr)
+        return 1
     return 0
 
 

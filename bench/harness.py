@@ -20,7 +20,34 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BenchReport", "Comparison", "measure_peak_rss", "save_figure", "time_call"]
+__all__ = [
+    "BenchReport",
+    "Comparison",
+    "Timing",
+    "measure_peak_rss",
+    "save_figure",
+    "time_both",
+    "time_call",
+    "time_runs",
+]
+
+#: Timed runs per side unless a benchmark says otherwise; the statistic is their median.
+REPEAT = 5
+WARMUP = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """Seconds over ``runs`` timed calls after the same warm-up: median, min and max."""
+
+    median: float
+    low: float
+    high: float
+    runs: int
+
+    @classmethod
+    def of(cls, seconds: list[float]) -> Timing:
+        return cls(statistics.median(seconds), min(seconds), max(seconds), len(seconds))
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +66,31 @@ class Comparison:
     higher_is_better: bool = False
     target: float | None = None
     agreement: str = ""
+    #: ``False`` when the two sides' answers disagree beyond the stated tolerance;
+    #: ``None`` when the row checks no agreement. ``python -m bench`` exits 1 on ``False``.
+    agrees: bool | None = None
+    #: (min, max) of the timed runs behind ``ours`` and ``peer``, when they were timed.
+    ours_range: tuple[float, float] | None = None
+    peer_range: tuple[float, float] | None = None
+    runs: int | None = None
+    #: A declared target for our own figure (accuracy ≥ it when higher is better, seconds ≤ it otherwise).
+    ours_target: float | None = None
+
+    @classmethod
+    def timed(cls, task: str, ours: Timing, peer: Timing, peer_name: str, **kwargs: Any) -> Comparison:
+        """A row from two :class:`Timing` results (median of each, min and max kept)."""
+        if ours.runs != peer.runs:
+            raise ValueError(f"{task}: {ours.runs} runs of ours against {peer.runs} of the peer")
+        return cls(
+            task,
+            ours.median,
+            peer.median,
+            peer_name,
+            ours_range=(ours.low, ours.high),
+            peer_range=(peer.low, peer.high),
+            runs=ours.runs,
+            **kwargs,
+        )
 
     @property
     def ratio(self) -> float:
@@ -50,6 +102,20 @@ class Comparison:
     @property
     def meets_target(self) -> bool | None:
         return None if self.target is None else self.ratio >= self.target
+
+    def failures(self) -> list[str]:
+        """Why this row fails its gate: a disagreement or a missed target (empty when it passes)."""
+        out = []
+        if self.agrees is False:
+            out.append(f"{self.task}: the two sides disagree ({self.agreement})")
+        if self.meets_target is False:
+            out.append(f"{self.task}: ratio {self.ratio:.3g} misses the target ≥ {self.target:g}")
+        if self.ours_target is not None:
+            ok = self.ours >= self.ours_target if self.higher_is_better else self.ours <= self.ours_target
+            if not ok:
+                sign = "≥" if self.higher_is_better else "≤"
+                out.append(f"{self.task}: ours {self.ours:.4g} misses the target {sign} {self.ours_target:g}")
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -68,6 +134,10 @@ class BenchReport:
     notes: tuple[str, ...] = ()
     plots: tuple[str, ...] = ()
 
+    def failures(self) -> list[str]:
+        """Every failed gate in this report."""
+        return [msg for c in self.comparisons for msg in c.failures()]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -78,6 +148,7 @@ class BenchReport:
                 "cpus": os.cpu_count(),
             },
             "comparisons": [c.to_dict() for c in self.comparisons],
+            "failures": self.failures(),
             "notes": list(self.notes),
             "plots": list(self.plots),
         }
@@ -97,10 +168,10 @@ class BenchReport:
             "| --- | --- | --- | --- | --- | --- | --- |",
         ]
         for c in self.comparisons:
-            target = "" if c.target is None else f"≥ {c.target:g}× " + ("✓" if c.meets_target else "✗")
+            target = _target(c, "✓", "✗")
             lines.append(
-                f"| {c.task} | {_fmt(c.ours, c.unit)} | {c.peer_name} | {_fmt(c.peer, c.unit)} "
-                f"| {c.ratio:.2f}× | {target} | {c.agreement} |"
+                f"| {c.task} | {_cell(c.ours, c.ours_range, c.unit)} | {c.peer_name} "
+                f"| {_cell(c.peer, c.peer_range, c.unit)} | {c.ratio:.2f}× | {target} | {_agreement(c)} |"
             )
         lines.extend(f"\n{note}" for note in self.notes)
         return "\n".join(lines)
@@ -113,22 +184,42 @@ class BenchReport:
         for column in ("task", "ours", "peer", "peer value", "ratio", "target", "agreement"):
             table.add_column(column)
         for c in self.comparisons:
-            target = ""
-            if c.target is not None:
-                target = f"≥ {c.target:g}× " + ("[green]✓[/green]" if c.meets_target else "[red]✗[/red]")
+            target = _target(c, "[green]✓[/green]", "[red]✗[/red]")
             table.add_row(
                 c.task,
-                _fmt(c.ours, c.unit),
+                _cell(c.ours, c.ours_range, c.unit),
                 c.peer_name,
-                _fmt(c.peer, c.unit),
+                _cell(c.peer, c.peer_range, c.unit),
                 f"{c.ratio:.2f}×",
                 target,
-                c.agreement,
+                _agreement(c),
             )
         console = Console()
         console.print(table)
         for note in self.notes:
             console.print(note)
+
+
+def _target(c: Comparison, yes: str, no: str) -> str:
+    parts = []
+    if c.target is not None:
+        parts.append(f"≥ {c.target:g}× " + (yes if c.meets_target else no))
+    if c.ours_target is not None:
+        sign = "≥" if c.higher_is_better else "≤"
+        missed = any("misses the target " + sign in m for m in c.failures())
+        parts.append(f"ours {sign} {c.ours_target:g} " + (no if missed else yes))
+    return "; ".join(parts)
+
+
+def _cell(value: float, spread: tuple[float, float] | None, unit: str) -> str:
+    if spread is None:
+        return _fmt(value, unit)
+    return f"{_fmt(value, unit)} [{_fmt(spread[0], unit)}–{_fmt(spread[1], unit)}]"
+
+
+def _agreement(c: Comparison) -> str:
+    mark = {True: "✓ ", False: "✗ ", None: ""}[c.agrees]
+    return f"{mark}{c.agreement}"
 
 
 def _fmt(value: float, unit: str) -> str:
@@ -143,8 +234,14 @@ def _fmt(value: float, unit: str) -> str:
     return f"{value:.4g} {unit}".strip()
 
 
-def time_call(fn: Callable[[], Any], *, repeat: int = 3, warmup: int = 0) -> tuple[float, Any]:
+def time_call(fn: Callable[[], Any], *, repeat: int = REPEAT, warmup: int = WARMUP) -> tuple[float, Any]:
     """Run ``fn`` ``warmup`` + ``repeat`` times; return (median seconds, last result)."""
+    timing, result = time_runs(fn, repeat=repeat, warmup=warmup)
+    return timing.median, result
+
+
+def time_runs(fn: Callable[[], Any], *, repeat: int = REPEAT, warmup: int = WARMUP) -> tuple[Timing, Any]:
+    """Run ``fn`` ``warmup`` + ``repeat`` times; return (:class:`Timing`, last result)."""
     result = None
     for _ in range(warmup):
         result = fn()
@@ -153,7 +250,34 @@ def time_call(fn: Callable[[], Any], *, repeat: int = 3, warmup: int = 0) -> tup
         start = time.perf_counter()
         result = fn()
         times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+    return Timing.of(times), result
+
+
+def time_both(
+    ours: Callable[[], Any],
+    peer: Callable[[], Any],
+    *,
+    repeat: int = REPEAT,
+    warmup: int = WARMUP,
+) -> tuple[Timing, Timing, Any, Any]:
+    """Time both sides alike: the same warm-up, then ``repeat`` runs each, alternating.
+
+    Alternating the sides spreads any drift in the machine's load over both.
+    Returns (our timing, the peer's timing, our last result, the peer's last result).
+    """
+    ours_result = peer_result = None
+    for _ in range(warmup):
+        ours_result = ours()
+        peer_result = peer()
+    ours_times, peer_times = [], []
+    for _ in range(max(1, repeat)):
+        start = time.perf_counter()
+        ours_result = ours()
+        ours_times.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        peer_result = peer()
+        peer_times.append(time.perf_counter() - start)
+    return Timing.of(ours_times), Timing.of(peer_times), ours_result, peer_result
 
 
 def _read_status_kib(field_name: str) -> int:
