@@ -17,7 +17,8 @@ __all__ = ["DeviceLike", "resolve_device"]
 def resolve_device(device: DeviceLike = "auto") -> torch.device:
     """Turn a device setting into a :class:`torch.device`, never falling back silently.
 
-    ``"auto"`` is CUDA when it is available, else the CPU. An explicit CUDA
+    Names are read without regard to case or surrounding spaces (``" CPU "`` is
+    the CPU). ``"auto"`` is CUDA when it is available, else the CPU. An explicit CUDA
     request on a machine without CUDA (or with fewer GPUs than the index asked
     for) raises :class:`~mmreason.DeviceUnavailableError` naming what was asked.
 
@@ -33,7 +34,7 @@ def resolve_device(device: DeviceLike = "auto") -> torch.device:
             f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or a torch.device, found {type(device).__name__}"
         )
     try:
-        resolved = torch.device(device.strip() if isinstance(device, str) else device)
+        resolved = torch.device(device.strip().lower() if isinstance(device, str) else device)
     except (RuntimeError, ValueError) as exc:
         raise InvalidInputError(
             f"device={device!r} is not a device; expected 'auto', 'cpu', 'cuda' or 'cuda:N'"

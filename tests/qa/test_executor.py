@@ -35,6 +35,7 @@ def make_runner(kg):
         answer = executor.run(program, scene)
         return answer, program
 
+    run.executor = executor
     return run
 
 
@@ -104,12 +105,27 @@ def test_rule_answer_names_the_rule_and_the_sparql_behind_it(run):
     assert any(step.kind == "sparql" for step in answer.steps)
 
 
-def test_counterfactual_uses_image_evidence_and_the_scm(run):
-    answer, _ = run("Would the car have stopped before the crosswalk if the road had been dry?")
+@pytest.mark.parametrize(
+    ("question", "do", "target"),
+    [
+        ("Would the car have stopped before the crosswalk had the road been dry?", {"Road": "dry"}, "stops"),
+        ("Would the car have stopped in time if the light had been green?", {"Light": "green"}, "stops"),
+        ("Would the car have hit the pedestrian if the driver had not braked?", {"DriverBrakes": 0}, "hit"),
+    ],
+)
+def test_counterfactual_equals_the_hand_derivation_on_the_scenes_evidence(run, question, do, target):
+    from tests.test_counterfactual_answers import collision, stops_in_time
+
+    answer, program = run(question)
     kinds = [step.kind for step in answer.steps]
     assert "causal" in kinds and "ground" in kinds
-    assert isinstance(answer.value, bool)
-    assert 0.5 <= answer.confidence <= 1.0
+    # "the car" is the nearer one (12.5 m, 12.25 m/s, brake lamps read lit at 0.97).
+    evidence = run.executor.evidence(SCENE)
+    assert evidence.evidence == {"Speed": 12.25, "DistanceToCrosswalk": 12.5}
+    p = (stops_in_time if target == "stops" else collision)(evidence.evidence, evidence.soft_evidence, do)
+    tolerance = 4 * (max(p * (1 - p), 1e-4) / run.executor.samples) ** 0.5
+    assert answer.value is (p > 0.5)
+    assert answer.confidence == pytest.approx(min(max(p, 1 - p), program.confidence), abs=tolerance)
 
 
 def test_explanation_presupposes_what_the_image_shows(run):
