@@ -52,8 +52,19 @@ _PERSON_PRONOUNS = {"anyone", "anybody", "someone", "somebody", "people", "perso
 _AUXILIARIES = {
     *("had", "have", "has", "been", "be", "were", "was", "is", "are", "would", "will", "did", "does", "do"),
 }
-# Words that negate a clause: "had it not rained", "the tomato did not ripen", "nobody was hurt".
-_NEGATIONS = {"not", "no", "never", "nobody", "nothing", "none"}
+# Words that negate a clause: "had it not rained", "the tomato did not ripen", "nobody was hurt",
+# and verbs that say the clause's event did not happen: "failed to stop", "avoided the crash",
+# "prevented a collision". Two of them cancel ("did not fail to stop").
+_NEGATIONS = {
+    *("not", "no", "never", "nobody", "nothing", "none", "neither", "nor", "without"),
+    *("fail", "fails", "failed", "failing", "avoid", "avoids", "avoided", "avoiding"),
+    *("prevent", "prevents", "prevented", "preventing", "unable"),
+}
+
+
+def _negated(words: Iterable[str]) -> bool:
+    """Whether the words say the opposite of their clause: an odd number of negations."""
+    return sum(w in _NEGATIONS for w in words) % 2 == 1
 # An attribute value must be this close: colour words sit near each other in any text space,
 # so "purple" must not quietly become "blue".
 VALUE_THRESHOLD = 0.8
@@ -258,7 +269,7 @@ class QuestionParser:
 
     def _find_state(self, clause: str, *, threshold: float | None = None) -> Match | str | None:
         words = [w for w in clause.replace(",", " ").split() if w not in _AUXILIARIES]
-        negated = any(w in _NEGATIONS for w in words)
+        negated = _negated(words)
         core = " ".join(w for w in words if w not in _NEGATIONS)
         entries = [(c, label) for c in self.lexicon.of_kind("state") for label in c.labels]
         if not entries or not core:
@@ -279,7 +290,7 @@ class QuestionParser:
             return None
         weights = torch.tensor([b[0] for b in ranked]).div(SLOT_TEMPERATURE).softmax(dim=0)
         p = float(weights[0])
-        label_negated = any(w in _NEGATIONS for w in label.lower().split())
+        label_negated = _negated(label.lower().split())
         if negated == label_negated:
             return Match(clause, concept, score, p)
         variable = concept.key.split("=", 1)[0]

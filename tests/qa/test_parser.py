@@ -154,6 +154,25 @@ def test_a_negated_clause_names_the_other_state(parser):
 
 
 @pytest.mark.parametrize(
+    ("question", "target", "value"),
+    [
+        ("If the light had been red, would the car have stopped in time?", "StopsInTime", "1"),
+        ("If the light had been red, would the car not have stopped in time?", "StopsInTime", "0"),
+        ("If the light had been red, would the car have failed to stop in time?", "StopsInTime", "0"),
+        ("If the light had been red, would the car not have failed to stop in time?", "StopsInTime", "1"),
+        ("Would the car have collided if the light had been red?", "Collision", "1"),
+        ("Would the car have avoided the collision if the light had been red?", "Collision", "0"),
+        ("Would the crash have been prevented if the light had been red?", "Collision", "0"),
+        ("Would nobody have been hit if the light had been red?", "Collision", "0"),
+    ],
+)
+def test_polarity_is_read_from_the_words_never_matched_away(parser, question, target, value):
+    op = parser.parse(question).ops[0]
+    assert (op.args["target"], op.args["value"]) == (target, value)
+    assert op.args["do"] == {"Light": "red"}
+
+
+@pytest.mark.parametrize(
     ("question", "match"),
     [
         ("Paint the car blue", r"closest supported forms: .*'What colour is the traffic light\?'"),
