@@ -54,6 +54,9 @@ class Answer:
     text: str = ""
     family: str = ""
     unit: str | None = None
+    #: The ids of the grounded objects the answer is about ("the red car" of "which car is
+    #: closest?"): what "it" refers to in the next turn of a conversation.
+    about: tuple[str, ...] = ()
 
     def explain(self) -> str:
         """The answer and every step behind it, as text a person reads."""
@@ -74,6 +77,8 @@ class Answer:
         }
         if self.unit:
             out["unit"] = self.unit
+        if self.about:
+            out["about"] = list(self.about)
         return out
 
     def to_json(self, *, indent: int | None = 2) -> str:

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from mmreason.errors import MmreasonError
@@ -185,23 +186,48 @@ def _cmd_chat(args: argparse.Namespace) -> int:
         from mmreason.vision.images import load_image
 
         image = load_image(image, name=args.image)  # refused now, not at the first question
-    chat = _reasoner(args).conversation(image)
+    reasoner = _reasoner(args)
+    if args.resume:
+        from mmreason.dialogue import Conversation
+
+        text = _read_text(args.resume)
+        chat = Conversation.from_json(reasoner, text, image=image)
+    else:
+        chat = reasoner.conversation(image)
     interactive = sys.stdin.isatty()
+    asked = failed = 0
     while True:
         if interactive:
             print("? ", end="", flush=True)
         line = sys.stdin.readline()
-        if not line:
-            return 0
         question = line.strip()
+        if not line or question.lower() in {"quit", "exit", "bye"}:
+            break
         if not question:
             continue
-        if question.lower() in {"quit", "exit", "bye"}:
-            return 0
+        asked += 1
         try:
             _print_answer(chat.ask(question), as_json=args.json)
         except QuestionNotUnderstoodError as exc:
+            failed += 1
             print(f"mmreason: {exc}", file=sys.stderr)
+    if args.save:
+        Path(args.save).write_text(chat.to_json() + "\n", encoding="utf-8")
+    if failed:
+        print(f"mmreason: {failed} of {asked} turns were not understood", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _read_text(path: str) -> str:
+    from mmreason.errors import InvalidInputError
+
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidInputError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidInputError(f"{path}: cannot be read: {exc}") from None
 
 
 def _cmd_whatif(args: argparse.Namespace) -> int:
@@ -380,6 +406,8 @@ def _parser() -> argparse.ArgumentParser:
     _world_option(chat)
     chat.add_argument("image", help="an image file, or - for questions without an image")
     chat.add_argument("--json", action="store_true", help="print each answer as JSON")
+    chat.add_argument("--save", metavar="FILE", help="write the turns and dialogue state as JSON")
+    chat.add_argument("--resume", metavar="FILE", help="go on from a conversation saved with --save")
     _gnn_options(chat)
     chat.set_defaults(run=_cmd_chat)
 

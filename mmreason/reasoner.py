@@ -10,13 +10,12 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mmreason.answer import Answer, Step
 from mmreason.devices import DeviceLike, resolve_device
-from mmreason.errors import ImageError, QuestionNotUnderstoodError
+from mmreason.errors import ImageError
 
 if TYPE_CHECKING:
     import torch
@@ -28,7 +27,6 @@ if TYPE_CHECKING:
     from mmreason.kg.graph import KnowledgeGraph
     from mmreason.qa.executor import Executor
     from mmreason.qa.parser import QuestionParser
-    from mmreason.qa.program import Program
     from mmreason.scenarios import Scenario, WhatIfResult
     from mmreason.vision.encoder import ClipEncoder
     from mmreason.vision.grounding import SceneGraph
@@ -334,70 +332,6 @@ class Reasoner:
         return None
 
 
-@dataclass
-class Conversation:
-    """Questions about one image (or none); each turn may refer to the last thing asked about."""
-
-    reasoner: Reasoner
-    image: Any
-    turns: list[Answer] = field(default_factory=list)
-    _subject: str | None = None  # the noun of the last object question ("tomato")
-
-    def ask(self, question: str) -> Answer:
-        with self.reasoner._lock:
-            return self._ask(question)
-
-    def _ask(self, question: str) -> Answer:
-        steps: list[Step] = []
-        scene = None
-        if self.image is not None:
-            scene = self.reasoner.ground(self.image)
-            steps.append(_ground_step(scene))
-        # A question is read as written first; only when that fails do words like "it" or
-        # "the one" stand for what the last turn was about ("is it raining?" keeps its "it").
-        text = question
-        try:
-            program = self.reasoner.parser.parse(question)
-        except QuestionNotUnderstoodError:
-            text = self._resolve_references(question)
-            if text == question:
-                raise
-            program = self.reasoner.parser.parse(text)
-        steps.append(
-            Step(
-                "parse",
-                f"{program!r}" + (f" (read as {text!r})" if text != question else ""),
-                program.confidence,
-            )
-        )
-        answer = self.reasoner.executor.run(program, scene, steps=steps)
-        self._remember(program)
-        self.turns.append(answer)
-        return answer
-
-    def _resolve_references(self, question: str) -> str:
-        if self._subject is None:
-            return question
-        words = question.rstrip("?").split()
-        out = []
-        for i, word in enumerate(words):
-            lower = word.lower()
-            if lower == "one" and i > 0 and words[i - 1].lower() in ("the", "that"):
-                out.append(self._subject)
-            elif lower in ("it", "them", "they") and i > 0:
-                out.append(f"the {self._subject}")
-            else:
-                out.append(word)
-        return " ".join(out) + ("?" if question.rstrip().endswith("?") else "")
-
-    def _remember(self, program: Program) -> None:
-        executor = self.reasoner.executor
-        for op in program.ops:
-            if op.name == "select" and executor._countable(op.args["cls"]):
-                self._subject = executor.label(op.args["cls"])
-                return
-
-
 def _ground_step(scene: SceneGraph) -> Step:
     read = [f"{a.value} (p={a.confidence:.3f})" for a in scene.attributes.values()]
     confidences = [a.confidence for a in scene.attributes.values()]
@@ -405,3 +339,6 @@ def _ground_step(scene: SceneGraph) -> Step:
     if scene.warnings:
         summary += "; " + "; ".join(scene.warnings)
     return Step("ground", f"{summary} [{scene.model}]", min([*confidences, scene.reliability], default=1.0))
+
+
+from mmreason.dialogue import Conversation  # noqa: E402  (it refers back to Reasoner)

@@ -36,6 +36,8 @@ class SceneEvidence:
     evidence: Mapping[str, Any]
     soft_evidence: Mapping[str, Mapping[Any, float]]
     steps: tuple[Step, ...]
+    #: The ids of the objects the evidence was read from ("the car" a causal question is about).
+    objects: tuple[str, ...] = ()
 
 
 def attribute_probability(attribute: Attribute, iris: set[str] | frozenset[str]) -> float:
@@ -103,6 +105,7 @@ def scene_evidence(
     evidence: dict[str, Any] = {}
     soft: dict[str, dict[Any, float]] = {}
     steps: list[Step] = []
+    picked: list[str] = []
     for name, binding in bindings.variables.items():
         source = binding.source
         if source is None:
@@ -117,6 +120,8 @@ def scene_evidence(
             obj = pick_object(scene, members, _pick(source))
             if obj is None:
                 continue
+            if obj.id not in picked:
+                picked.append(obj.id)
             whose = _whose(obj, source)
             attribute = obj.attribute(str(source.property))
             reading = obj.measure(str(source.property))
@@ -159,7 +164,7 @@ def scene_evidence(
                     max(p, 1.0 - p),
                 )
             )
-    return SceneEvidence(evidence, soft, tuple(steps))
+    return SceneEvidence(evidence, soft, tuple(steps), tuple(picked))
 
 
 def _pick(source: KgSource) -> tuple[str, str] | None:

@@ -14,7 +14,7 @@ image (``scene=None``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
@@ -203,9 +203,23 @@ class Executor:
 
     # ------------------------------------------------------------------ running
 
-    def run(self, program: Program, scene: SceneGraph | None, *, steps: Iterable[Step] = ()) -> Answer:
-        """Answer ``program`` on ``scene`` (None: no image); ``steps`` (grounding, parsing) go first."""
+    def run(
+        self,
+        program: Program,
+        scene: SceneGraph | None,
+        *,
+        steps: Iterable[Step] = (),
+        referents: Sequence[str] = (),
+    ) -> Answer:
+        """Answer ``program`` on ``scene`` (None: no image); ``steps`` (grounding, parsing) go first.
+
+        ``referents`` are the ids of the objects an earlier turn was about: a selection of their
+        class keeps only them ("what colour is *it*?"). The answer's ``about`` names the objects
+        it is about. One run at a time (a :class:`~mmreason.Reasoner` serialises them).
+        """
         trail = list(steps)
+        self._referents = tuple(referents)
+        self._about: list[str] = []
         value, confidence, text, unit = self._run(program, scene, trail)
         # A parse that is unsure makes the answer as unsure: the reading itself may be wrong.
         confidence = min(float(confidence), program.confidence)
@@ -226,6 +240,7 @@ class Executor:
             text=text,
             family=program.family,
             unit=unit,
+            about=tuple(self._about),
         )
 
     def _run(self, program: Program, scene: SceneGraph | None, trail: list[Step]) -> Result:
@@ -251,6 +266,7 @@ class Executor:
             else:
                 members = self._narrow(op, members, scene, trail)
         noun = self.label(cls)
+        self._about = [m.obj.id for m in self._likely(members)]
         return getattr(self, f"_final_{final.name}")(final, members, noun, scene, trail)
 
     @staticmethod
@@ -272,6 +288,15 @@ class Executor:
         classes = self.subclasses(cls, trail)
         members = [_Member(o, o.type.probability(classes)) for o in scene.objects]
         members = [m for m in members if m.p > 0.0]
+        referents = getattr(self, "_referents", ())
+        kept = [m for m in members if m.obj.id in referents]
+        if kept:
+            trail.append(
+                _members_step(
+                    f"the {self.label(cls)} the conversation is about ({', '.join(referents)})", kept
+                )
+            )
+            return kept
         trail.append(_members_step(f"object(s) that may be a {self.label(cls)}", members))
         return members
 
@@ -302,8 +327,12 @@ class Executor:
             measured = [m for m in members if m.obj.measure(prop) is not None]
             if measured:
                 sign = 1.0 if order == "least" else -1.0
-                return min(measured, key=lambda m: (sign * float(m.obj.measure(prop)), -m.p))  # type: ignore[arg-type]
-        return max(members, key=lambda m: m.p)
+                one = min(measured, key=lambda m: (sign * float(m.obj.measure(prop)), -m.p))  # type: ignore[arg-type]
+                self._about = [one.obj.id]
+                return one
+        one = max(members, key=lambda m: m.p)
+        self._about = [one.obj.id]
+        return one
 
     def _describe(self, obj: GroundedObject) -> str:
         """An object in words: its first attribute's value, then its type ("red tomato")."""
@@ -376,6 +405,7 @@ class Executor:
             return []
         pick = min if op.args["order"] == "min" else max
         best = pick(measured, key=lambda m: m.obj.measure(prop))
+        self._about = [best.obj.id]
         unit = self.unit(prop)
         trail.append(
             Step(
@@ -440,6 +470,7 @@ class Executor:
             found = [o for o in scene.objects if o is not anchor.obj and anchor.obj.bbox[2] <= o.bbox[0]]
             where = "right of"
         found.sort(key=lambda o: o.bbox[0])
+        self._about = [o.id for o in found]
         trail.append(
             Step(
                 "scene",
@@ -757,6 +788,12 @@ class Executor:
     def _causal_inputs(self, scene: SceneGraph | None, trail: list[Step]) -> SceneEvidence:
         found = self.evidence(scene)
         trail.extend(found.steps)
+        ids = list(found.objects)
+        if self.focus is not None and scene is not None:
+            # The object the question is about ("the car") is the world's focus among those read.
+            prop = self.focus[1]
+            ids = [o.id for o in scene.objects if o.id in ids and o.measure(prop) is not None] or ids
+        self._about = ids
         return found
 
     def _causal_explain(self, op: Op, scene: SceneGraph | None, trail: list[Step]) -> Result:
@@ -764,6 +801,8 @@ class Executor:
         variable = op.args["variable"]
         value = _coerce(scm, variable, op.args["value"])
         seen = self._causal_inputs(scene, trail)
+        if op.args.get("do"):
+            return self._explain_counterfactual(variable, value, dict(op.args["do"]), seen, trail)
         # The question presupposes variable=value; first ask whether the image bears that out.
         held = self._ask_scm(variable, seen)
         trail.append(Step("causal", f"{held.query}: {describe(held)}", _certainty(float(held[value]))))
@@ -806,6 +845,31 @@ class Executor:
             f"most likely because {parent}={v} (P from {base:.2f} to {p:.2f} once {variable}={value} is seen)"
         )
         return f"{parent}={v}", p, text, None
+
+    def _explain_counterfactual(
+        self, variable: str, value: Any, do: dict[str, Any], seen: SceneEvidence, trail: list[Step]
+    ) -> Result:
+        """Why ``variable=value`` would hold had ``do`` been so: the contrast between the world the
+        picture shows and the one the interventions make, on the same abducted noise."""
+        scm = self._need_scm()
+        do = {k: _coerce(scm, k, v) for k, v in do.items()}
+        factual = self._ask_scm(variable, seen)
+        counterfactual = self._ask_scm(variable, seen, do=do)
+        trail.append(Step("causal", f"{factual.query}: {describe(factual)}"))
+        trail.append(Step("causal", f"{counterfactual.query}: {describe(counterfactual)}"))
+        before, after = float(factual[value]), float(counterfactual[value])
+        change = ", ".join(f"{k}={v}" for k, v in do.items())
+        if abs(after - before) < 0.05:
+            text = (
+                f"not because of {change}: P({variable}={value}) is {after:.2f} with it "
+                f"and {before:.2f} as the picture shows"
+            )
+            return None, _certainty(after), text, None
+        text = (
+            f"because {change}: P({variable}={value}) is {after:.2f} with it, "
+            f"against {before:.2f} as the picture shows"
+        )
+        return change, abs(after - before), text, None
 
     def _ask_scm(self, target: str, seen: SceneEvidence, *, do: Mapping[str, Any] | None = None) -> Any:
         """P(target | scene evidence), or with ``do`` the counterfactual P(target_do | scene evidence)."""

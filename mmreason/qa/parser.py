@@ -65,6 +65,8 @@ _NEGATIONS = {
 def _negated(words: Iterable[str]) -> bool:
     """Whether the words say the opposite of their clause: an odd number of negations."""
     return sum(w in _NEGATIONS for w in words) % 2 == 1
+
+
 # An attribute value must be this close: colour words sit near each other in any text space,
 # so "purple" must not quietly become "blue".
 VALUE_THRESHOLD = 0.8
@@ -373,6 +375,25 @@ class QuestionParser:
         ops.append(Op.of("verify", prop=prop_key, value=key, negate=negate))
         return self._program("attribute", question, ops, [*matches, value])
 
+    def _verify_of(self, question: str, slots: dict[str, str]) -> Program:
+        """``"are the car's brake lights on"``: whether a property of the subject has a value."""
+        schema = self.lexicon.schema
+        ops, matches = self._selection(question, slots["np"])
+        applicable = schema.applicable(matches[0].concept.key)
+        prop = self._property(question, slots["attr"], applicable)
+        kinds = schema.value_kinds([prop.concept.key])
+        found = [
+            m
+            for phrase in (slots["value"], f"{slots['attr']} {slots['value']}")
+            if (m := self.lexicon.resolve(phrase, kinds=kinds, threshold=VALUE_THRESHOLD)) is not None
+        ]
+        if not found:
+            raise self._fail(question, slots["value"], f"value of {prop.concept.label}")
+        value = max(found, key=lambda m: m.score)
+        value = Match(slots["value"], value.concept, value.score, value.p)
+        op = Op.of("verify", prop=prop.concept.key, value=value.concept.key, negate="not" in slots)
+        return self._program("attribute", question, [*ops, op], [*matches, prop, value])
+
     def _left_right(self, question: str, slots: dict[str, str]) -> Program:
         ops, matches = self._selection(question, slots["np"])
         # "X is left of Y" is X mm:leftOf Y; "right of Y" is the inverse.
@@ -642,6 +663,12 @@ _FORMS: tuple[_Form, ...] = tuple(
             QuestionParser._what_attribute,
         ),
         ("attribute", r"^what is the (?P<attr>.+?)(?: like)?$", QuestionParser._what_scene),
+        (
+            "attribute",
+            r"^(?:is|are) (?:the )?(?P<np>[a-z ]+?)'s? (?P<attr>[a-z ]+?)"
+            r"(?: (?P<not>not))? (?P<value>[a-z]+)$",
+            QuestionParser._verify_of,
+        ),
         ("attribute", r"^(?:is|are) (?P<np>it)(?: (?P<not>not))? (?P<value>.+)$", QuestionParser._verify),
         ("knowledge", r"^(?:is|are) (?:a |an |every |all |the )?(?P<rest>.+)$", QuestionParser._subsumption),
         (

@@ -1,0 +1,409 @@
+"""Conversations: questions about one image in turns, with a dialogue state (docs/dialogue.md).
+
+A turn is read as written unless it refers to earlier turns. The state keeps what a follow-up may
+refer to: the objects the last answer was about ("it", "that one", "them"), the class and the
+attribute last asked about ("what about the bus?", "and colour?"), and the causal target and the
+interventions in force ("and if it had been raining?" adds an intervention to those of the last
+causal question; "why?" explains the last causal answer). A reference that could mean more than
+one object is refused with the candidates named, never silently picked.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mmreason.answer import Answer, Step
+from mmreason.errors import InvalidInputError, QuestionNotUnderstoodError
+from mmreason.kg.vocab import MM
+from mmreason.limits import quote
+from mmreason.qa.parser import normalize
+from mmreason.qa.program import Op, Program
+
+if TYPE_CHECKING:
+    from mmreason.reasoner import Reasoner
+
+__all__ = ["Conversation", "DialogueState"]
+
+# Words that stand for what an earlier turn was about. "it" may also be the weather's "it"
+# ("is it raining?"): a turn is read both ways and the reading about an object is taken only
+# where the other reading is about the scene as a whole.
+_SINGULAR = r"it|that one|this one|the one|that|this"
+_PLURAL = r"they|them|those|these"
+_PRONOUN = re.compile(rf"\b(?:{_SINGULAR}|{_PLURAL}|its|their)\b")
+_WHY = re.compile(r"^(?:and |but |so )?why(?: (?:is|was) that| so)?$")
+_AND_IF = re.compile(r"^(?:and |but |so )?(?:what |and what )?(?:if|had) (?P<cond>.+)$")
+_ABOUT = re.compile(r"^(?:and |but )?(?:what|how) about (?P<rest>.+)$|^and (?P<rest2>(?!if\b).+)$")
+
+
+@dataclass
+class DialogueState:
+    """What a follow-up may refer to, after the turns so far.
+
+    ``referents`` are the ids of the objects the last object answer was about; ``subject`` and
+    ``attribute`` the class and property IRIs it asked of; ``target`` the (variable, value) of
+    the last causal question and ``interventions`` its ``do``; ``program`` the last program;
+    ``mentions`` every object answer's objects, by turn.
+    """
+
+    referents: tuple[str, ...] = ()
+    subject: str | None = None
+    attribute: str | None = None
+    target: tuple[str, str] | None = None
+    interventions: dict[str, str] = field(default_factory=dict)
+    program: Program | None = None
+    mentions: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "referents": list(self.referents),
+            "subject": self.subject,
+            "attribute": self.attribute,
+            "target": None if self.target is None else list(self.target),
+            "interventions": dict(self.interventions),
+            "program": None if self.program is None else _program_to_dict(self.program),
+            "mentions": [dict(m) for m in self.mentions],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DialogueState:
+        try:
+            target = data.get("target")
+            program = data.get("program")
+            return cls(
+                referents=tuple(str(r) for r in data.get("referents", ())),
+                subject=data.get("subject"),
+                attribute=data.get("attribute"),
+                target=None if target is None else (str(target[0]), str(target[1])),
+                interventions={str(k): str(v) for k, v in dict(data.get("interventions", {})).items()},
+                program=None if program is None else _program_from_dict(program),
+                mentions=[dict(m) for m in data.get("mentions", ())],
+            )
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+            raise InvalidInputError(f"a saved conversation's state is malformed: {exc}") from None
+
+
+@dataclass
+class Conversation:
+    """Questions about one image (or none), in turns that may refer to earlier ones."""
+
+    reasoner: Reasoner
+    image: Any
+    turns: list[Answer] = field(default_factory=list)
+    state: DialogueState = field(default_factory=DialogueState)
+
+    def ask(self, question: str) -> Answer:
+        with self.reasoner._lock:
+            return self._ask(question)
+
+    # ------------------------------------------------------------------ saving
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """The turns and the dialogue state as JSON; :meth:`from_json` resumes the conversation."""
+        from pathlib import Path
+
+        image = str(self.image) if isinstance(self.image, (str, Path)) else None
+        data = {
+            "image": image,
+            "turns": [answer.to_dict() for answer in self.turns],
+            "state": self.state.to_dict(),
+        }
+        return json.dumps(data, indent=indent)
+
+    @classmethod
+    def from_json(cls, reasoner: Reasoner, text: str, *, image: Any = None) -> Conversation:
+        """Resume a conversation saved by :meth:`to_json` (``image``: the picture, when it was not a path)."""
+        try:
+            data = json.loads(text)
+            turns = [_answer_from_dict(t) for t in data.get("turns", ())]
+            state = DialogueState.from_dict(data.get("state", {}))
+        except json.JSONDecodeError as exc:
+            raise InvalidInputError(f"a saved conversation is not JSON: {exc}") from None
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            raise InvalidInputError(f"a saved conversation is malformed: {exc}") from None
+        if image is None:
+            image = data.get("image")
+        return cls(reasoner, image, turns, state)
+
+    # ------------------------------------------------------------------ turns
+
+    def _ask(self, question: str) -> Answer:
+        reasoner = self.reasoner
+        steps: list[Step] = []
+        scene = None
+        if self.image is not None:
+            from mmreason.reasoner import _ground_step
+
+            scene = reasoner.ground(self.image)
+            steps.append(_ground_step(scene))
+        program, how, referents = self._read(question)
+        steps.append(Step("parse", f"{program!r}" + (f" ({how})" if how else ""), program.confidence))
+        answer = reasoner.executor.run(program, scene, steps=steps, referents=referents)
+        self._remember(program, answer)
+        self.turns.append(answer)
+        return answer
+
+    def _read(self, question: str) -> tuple[Program, str, tuple[str, ...]]:
+        """The program a turn asks for, how earlier turns were used, and the objects it refers to."""
+        parser = self.reasoner.parser
+        if not isinstance(question, str):
+            return parser.parse(question), "", ()
+        text = normalize(question)
+        if _WHY.match(text):
+            return self._why(question), "explains the last causal answer", ()
+        if (m := _AND_IF.match(text)) and " would " not in f" {text} " and self._causal_head() is not None:
+            return self._and_if(question, m["cond"]), "carries the interventions forward", ()
+        if (m := _ABOUT.match(text)) and self.state.program is not None:
+            rest = m["rest"] or m["rest2"]
+            found = self._about(question, rest)
+            if found is not None:
+                return found, "the last question, about " + repr(rest), ()
+        if _PRONOUN.search(text) and self.state.subject is not None:
+            # "is it the red one?": whether what "it" is has that description.
+            text = re.sub(
+                rf"^(is|are) ({_SINGULAR}|{_PLURAL}) the (?P<d>[a-z ]+?) ones?$", r"\1 \2 \g<d>", text
+            )
+            return self._with_reference(question, text)
+        return parser.parse(question), "", ()
+
+    # -------------------------------------------------------- follow-up forms
+
+    def _causal_head(self) -> Op | None:
+        program = self.state.program
+        if program is None or program.ops[0].name not in ("counterfactual", "do", "observe"):
+            return None
+        return program.ops[0]
+
+    def _why(self, question: str) -> Program:
+        head = self._causal_head()
+        if head is None or self.state.target is None or not self.turns:
+            raise _not_understood(question, "'why?' explains an earlier yes/no answer of the causal model")
+        variable, value = self.state.target
+        last = self.turns[-1].value
+        if last is False:
+            domain = self.reasoner.scm.domain(variable) if self.reasoner.scm is not None else None
+            others = [str(v) for v in (domain or ()) if str(v) != value]
+            if len(others) != 1:
+                raise _not_understood(question, f"the last answer was 'no' about {variable}={value}")
+            value = others[0]
+        if head.name == "counterfactual":
+            # A counterfactual outcome is explained by the contrast its interventions make.
+            ops = (Op.of("explain", variable=variable, value=value, do=dict(head.args["do"])),)
+        else:
+            ops = (Op.of("explain", variable=variable, value=value),)
+        return Program("explanation", question, ops, ())
+
+    def _and_if(self, question: str, cond: str) -> Program:
+        head = self._causal_head()
+        assert head is not None and self.state.program is not None
+        parser = self.reasoner.parser
+        matches = [parser._state(question, part) for part in re.split(r",? and ", cond)]
+        do = dict(self.state.interventions)
+        for match in matches:
+            variable, value = match.concept.key.split("=", 1)
+            do[variable] = value
+        resolved = self.state.program.resolved + tuple(
+            (m.phrase, m.concept.key, round(m.score, 4), round(m.p, 4)) for m in matches
+        )
+        if head.name == "do":
+            op = Op.of("do", target=head.args["target"], do=do)
+            return Program("intervention", question, (op,), resolved)
+        assert self.state.target is not None
+        target, value = self.state.target
+        op = Op.of("counterfactual", target=target, value=value, do=do)
+        return Program("counterfactual", question, (op,), resolved)
+
+    def _about(self, question: str, rest: str) -> Program | None:
+        """ "What about the bus?", "and colour?": the last question with its subject or its
+        attribute replaced."""
+        parser = self.reasoner.parser
+        schema = parser.lexicon.schema
+        last = self.state.program
+        assert last is not None
+        head, final = last.ops[0], last.ops[-1]
+        if head.name != "select" or final.name not in ("query", "count", "exist", "verify", "closest"):
+            return None
+        words = re.sub(r"^(?:the|its|their) ", "", rest)
+        candidates: list[tuple[float, Program]] = []
+        # Another attribute of the same subject.
+        if final.name == "query":
+            applicable = schema.applicable(head.args["cls"])
+            try:
+                prop = parser._property(question, words, applicable)
+            except QuestionNotUnderstoodError:
+                prop = None
+            if prop is not None:
+                ops = (*last.ops[:-1], Op.of("query", prop=prop.concept.key))
+                resolved = (*_without(last.resolved, final.args["prop"]), _slot(prop))
+                candidates.append((prop.score, Program(last.family, question, ops, resolved)))
+        # The same question of another subject.
+        if head.args["cls"] != str(MM.Scene):
+            try:
+                ops, matches = parser._selection(question, rest)
+            except QuestionNotUnderstoodError:
+                ops, matches = [], []
+            if matches:
+                cls = matches[0].concept.key
+                if final.name in ("query", "verify") and final.args.get("prop") not in schema.applicable(cls):
+                    pass  # the new subject has no such attribute: not this reading
+                else:
+                    kept = [op for op in last.ops[1:] if op.name not in ("filter",)]
+                    resolved = (*(_slot(m) for m in matches), *last.resolved[1:])
+                    program = Program(last.family, question, (*ops, *kept), resolved)
+                    candidates.append((matches[0].score, program))
+        if not candidates:
+            return None
+        return max(candidates, key=lambda c: c[0])[1]
+
+    def _with_reference(self, question: str, text: str) -> tuple[Program, str, tuple[str, ...]]:
+        """A turn with "it", "that one", "them": about the objects of the last object answer,
+        unless it reads better as written (the weather's "it")."""
+        parser = self.reasoner.parser
+        state = self.state
+        assert state.subject is not None
+        label = self.reasoner.executor.label(state.subject)
+        try:
+            written: Program | None = parser.parse(text)
+        except QuestionNotUnderstoodError:
+            written = None
+        if written is not None:
+            written = Program(written.family, question, written.ops, written.resolved)
+        if written is not None and not _about_the_scene(written):
+            return written, "", ()
+        rewritten_text = _replace_references(text, label)
+        try:
+            rewritten = parser.parse(rewritten_text)
+        except QuestionNotUnderstoodError:
+            if written is not None:
+                return written, "", ()
+            raise
+        if rewritten.ops[0].name != "select" or rewritten.ops[0].args.get("cls") == str(MM.Scene):
+            if written is not None:
+                return written, "", ()
+            return rewritten, f"read as {rewritten_text!r}", ()
+        singular = re.search(rf"\b(?:{_SINGULAR}|its)\b", text) is not None
+        if singular and len(state.referents) > 1:
+            names = ", ".join(state.referents)
+            raise _not_understood(
+                question,
+                f"'it' could be any of {len(state.referents)} objects of the last answer ({names}); "
+                "say which one",
+            )
+        program = Program(rewritten.family, question, rewritten.ops, rewritten.resolved)
+        how = f"read as {rewritten_text!r}, about {', '.join(state.referents) or 'the ' + label}"
+        return program, how, state.referents
+
+    # ------------------------------------------------------------------ memory
+
+    def _remember_objects(self, answer: Answer) -> None:
+        """A causal answer about "the car": the object its evidence was read from becomes "it"."""
+        if not answer.about:
+            return
+        cls = _object_class(self, answer.about)
+        if cls is not None:
+            self.state.subject, self.state.referents = cls, answer.about
+            self.state.mentions.append({"turn": len(self.turns), "class": cls, "ids": list(answer.about)})
+
+    def _remember(self, program: Program, answer: Answer) -> None:
+        state = self.state
+        head, final = program.ops[0], program.ops[-1]
+        executor = self.reasoner.executor
+        if (
+            head.name == "select"
+            and head.args.get("cls") != str(MM.Scene)
+            and executor._countable(head.args["cls"])
+        ):
+            if state.subject != head.args["cls"] or not answer.about:
+                state.referents = ()
+            state.subject = head.args["cls"]
+            if answer.about:
+                state.referents = answer.about
+                state.mentions.append(
+                    {"turn": len(self.turns), "class": state.subject, "ids": list(answer.about)}
+                )
+            if final.name in ("query", "verify") and final.args.get("prop"):
+                state.attribute = final.args["prop"]
+        elif head.name in ("counterfactual", "observe"):
+            state.target = (head.args["target"], str(head.args["value"]))
+            state.interventions = dict(head.args.get("do", {}))
+            self._remember_objects(answer)
+        elif head.name == "do":
+            state.interventions = dict(head.args.get("do", {}))
+            self._remember_objects(answer)
+        if head.name != "explain":
+            state.program = program
+
+
+def _object_class(conversation: Conversation, ids: tuple[str, ...]) -> str | None:
+    """The class of the grounded objects ``ids`` (the most specific one they share)."""
+    scene = conversation.reasoner.ground(conversation.image) if conversation.image is not None else None
+    if scene is None:
+        return None
+    types = {o.type.concept.iri for o in scene.objects if o.id in ids}
+    return types.pop() if len(types) == 1 else None
+
+
+def _about_the_scene(program: Program) -> bool:
+    return program.ops[0].name == "select" and program.ops[0].args.get("cls") == str(MM.Scene)
+
+
+def _replace_references(text: str, label: str) -> str:
+    text = re.sub(r"\b(?:its|their)\b", f"the {label}'s", text)
+    text = re.sub(rf"\b(?:{_SINGULAR}|{_PLURAL})\b", f"the {label}", text)
+    text = re.sub(r"\bthe the\b", "the", text)
+    return text
+
+
+def _slot(match: Any) -> tuple[str, str, float, float]:
+    return (match.phrase, match.concept.key, round(match.score, 4), round(match.p, 4))
+
+
+def _without(resolved: tuple[tuple[str, str, float, float], ...], key: str) -> tuple:
+    return tuple(r for r in resolved if r[1] != key)
+
+
+def _not_understood(question: str, why: str) -> QuestionNotUnderstoodError:
+    error = QuestionNotUnderstoodError(question)
+    error.args = (f"question not understood: {quote(question)}: {why}",)
+    return error
+
+
+def _program_to_dict(program: Program) -> dict[str, Any]:
+    return {
+        "family": program.family,
+        "question": program.question,
+        "ops": [{"name": op.name, "args": _plain(dict(op.args))} for op in program.ops],
+        "resolved": [list(r) for r in program.resolved],
+    }
+
+
+def _program_from_dict(data: dict[str, Any]) -> Program:
+    ops = tuple(Op.of(str(op["name"]), **dict(op["args"])) for op in data["ops"])
+    resolved = tuple((str(a), str(b), float(c), float(d)) for a, b, c, d in data.get("resolved", ()))
+    return Program(str(data["family"]), str(data["question"]), ops, resolved)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict) or hasattr(value, "items"):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _answer_from_dict(data: dict[str, Any]) -> Answer:
+    value = data.get("value")
+    return Answer(
+        question=str(data["question"]),
+        value=tuple(value) if isinstance(value, list) else value,
+        confidence=float(data["confidence"]),
+        steps=tuple(
+            Step(str(s["kind"]), str(s["detail"]), float(s["confidence"])) for s in data.get("steps", ())
+        ),
+        text=str(data.get("text", "")),
+        family=str(data.get("family", "")),
+        unit=data.get("unit"),
+        about=tuple(str(a) for a in data.get("about", ())),
+    )
