@@ -60,7 +60,10 @@ class TrainingConfig:
             (``"lcwa"`` when its query x entity label matrix has at most 5e7 entries).
         negatives: corrupted triples per positive (head or tail replaced at random), for ``"slcwa"``.
         label_smoothing: for ``"lcwa"``, the share of each target spread over all entities.
-        batch_size: positive triples per step.
+        batch_size: positive triples (``"slcwa"``) or queries (``"lcwa"``) per step; ``None``
+            takes the model's default, recorded here once training starts: 256 for the decoders
+            alone (a step is a table lookup), 1024 for the R-GCN models (a step runs the encoder
+            over the whole training graph).
         lr: Adam learning rate.
         regularization: weight of the N3 penalty on the batch's embeddings (bilinear models).
         margin: added to RotatE's distance-based score inside the loss.
@@ -79,9 +82,9 @@ class TrainingConfig:
     training: str = "auto"
     negatives: int = 16
     label_smoothing: float = 0.0
-    batch_size: int = 1024
+    batch_size: int | None = None
     lr: float = 0.01
-    regularization: float = 0.001
+    regularization: float = 0.002
     margin: float = 1.0
     num_layers: int = 1
     num_bases: int = 4

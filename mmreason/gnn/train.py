@@ -50,6 +50,9 @@ _DENSE_NEGATIVES_FACTOR = 16
 _LCWA_MAX_LABELS = 5e8
 # training="auto" picks "lcwa" up to this many label entries.
 _LCWA_AUTO_LABELS = 5e7
+# batch_size=None: a step of a decoder alone is a table lookup, so smaller batches (more steps per
+# epoch) cost little; a step of an R-GCN model runs the encoder over the whole training graph.
+_DEFAULT_BATCH_SIZE = {None: 256, "rgcn": 1024}
 
 
 def subgraph_training_available() -> bool:
@@ -117,10 +120,12 @@ def train_link_predictor(
         k: v for k, v in {"model": model, "epochs": epochs, "dim": dim, "seed": seed}.items() if v is not None
     }
     config = dataclasses.replace(config, **overrides)
+    spec = model_spec(config.model)
+    if config.batch_size is None:
+        config = dataclasses.replace(config, batch_size=_DEFAULT_BATCH_SIZE[spec.encoder])
     _check_config(config)
     if batch_mode not in BATCH_MODES:
         raise UnknownNameError("batch_mode", str(batch_mode), BATCH_MODES)
-    spec = model_spec(config.model)
     resolved = resolve_device(device)
 
     train_strings = as_string_triples(kg_or_triples, argument="kg_or_triples")

@@ -28,12 +28,20 @@ def _split(triples, every=7):
     return train, test
 
 
+def _three_way(triples, every=7):
+    """Training, validation and test triples: early stopping sees the validation split only."""
+    test = triples[::every]
+    valid = triples[every // 2 :: every]
+    train = [t for i, t in enumerate(triples) if i % every not in (0, every // 2)]
+    return train, valid, test
+
+
 @pytest.fixture(scope="module")
 def trained() -> LinkPredictor:
     torch.set_num_threads(1)
-    train, test = _split(family_triples())
+    train, valid, test = _three_way(family_triples())
     return train_link_predictor(
-        train, model="rgcn-distmult", config=FAST, valid=test, test=test, device="cpu", progress=False
+        train, model="rgcn-distmult", config=FAST, valid=valid, test=test, device="cpu", progress=False
     )
 
 
@@ -175,13 +183,13 @@ def test_subgraph_training_names_what_it_needs():
 
 @pytest.mark.skipif(not subgraph_training_available(), reason="needs pyg-lib or torch-sparse")
 def test_subgraph_training_learns_like_full_batch():
-    train, test = _split(family_triples())
+    train, valid, test = _three_way(family_triples())
     predictor = train_link_predictor(
         train,
         model="rgcn-distmult",
         config=FAST,
         batch_mode="subgraph",
-        valid=test,
+        valid=valid,
         test=test,
         device="cpu",
         progress=False,
@@ -191,9 +199,9 @@ def test_subgraph_training_learns_like_full_batch():
 
 @pytest.mark.gpu
 def test_training_and_evaluation_on_cuda_match_the_cpu_evaluation():
-    train, test = _split(family_triples())
+    train, valid, test = _three_way(family_triples())
     predictor = train_link_predictor(
-        train, model="rgcn-complex", config=FAST, valid=test, test=test, device="cuda", progress=False
+        train, model="rgcn-complex", config=FAST, valid=valid, test=test, device="cuda", progress=False
     )
     assert predictor.device.type == "cuda"
     assert predictor.test_metrics.mrr > 0.4
@@ -231,13 +239,13 @@ def test_subgraph_training_glue_with_a_full_neighbourhood_sampler(monkeypatch):
 
     monkeypatch.setattr(train_module, "subgraph_training_available", lambda: True)
     monkeypatch.setattr(torch_geometric.sampler, "NeighborSampler", _KHopSampler)
-    train, test = _split(family_triples())
+    train, valid, test = _three_way(family_triples())
     predictor = train_link_predictor(
         train,
         model="rgcn-distmult",
         config=dataclasses.replace(FAST, training="slcwa"),
         batch_mode="subgraph",
-        valid=test,
+        valid=valid,
         test=test,
         device="cpu",
         progress=False,
