@@ -93,6 +93,8 @@ class Conversation:
     image: Any
     turns: list[Answer] = field(default_factory=list)
     state: DialogueState = field(default_factory=DialogueState)
+    #: A scene graph to answer from instead of grounding ``image`` (a true scene, a corrected one).
+    scene: Any = None
 
     def ask(self, question: str) -> Answer:
         with self.reasoner._lock:
@@ -132,11 +134,10 @@ class Conversation:
     def _ask(self, question: str) -> Answer:
         reasoner = self.reasoner
         steps: list[Step] = []
-        scene = None
-        if self.image is not None:
+        scene = self._scene()
+        if scene is not None:
             from mmreason.reasoner import _ground_step
 
-            scene = reasoner.ground(self.image)
             steps.append(_ground_step(scene))
         program, how, referents = self._read(question)
         steps.append(Step("parse", f"{program!r}" + (f" ({how})" if how else ""), program.confidence))
@@ -144,6 +145,11 @@ class Conversation:
         self._remember(program, answer)
         self.turns.append(answer)
         return answer
+
+    def _scene(self) -> Any:
+        if self.scene is not None:
+            return self.scene
+        return None if self.image is None else self.reasoner.ground(self.image)
 
     def _read(self, question: str) -> tuple[Program, str, tuple[str, ...]]:
         """The program a turn asks for, how earlier turns were used, and the objects it refers to."""
@@ -159,11 +165,16 @@ class Conversation:
             rest = m["rest"] or m["rest2"]
             found = self._about(question, rest)
             if found is not None:
-                return found, "the last question, about " + repr(rest), ()
+                # Another attribute of the same subject keeps the same objects ("and its colour?").
+                same = found.ops[0].args.get("cls") == self.state.subject
+                referents = self.state.referents if same else ()
+                return found, "the last question, about " + repr(rest), referents
         if _PRONOUN.search(text) and self.state.subject is not None:
             # "is it the red one?": whether what "it" is has that description.
             text = re.sub(
-                rf"^(is|are) ({_SINGULAR}|{_PLURAL}) the (?P<d>[a-z ]+?) ones?$", r"\1 \2 \g<d>", text
+                rf"^(is|are) ({_SINGULAR}|{_PLURAL})( not)? the (?P<d>[a-z ]+?) ones?$",
+                r"\1 \2\3 \g<d>",
+                text,
             )
             return self._with_reference(question, text)
         return parser.parse(question), "", ()
@@ -338,7 +349,7 @@ class Conversation:
 
 def _object_class(conversation: Conversation, ids: tuple[str, ...]) -> str | None:
     """The class of the grounded objects ``ids`` (the most specific one they share)."""
-    scene = conversation.reasoner.ground(conversation.image) if conversation.image is not None else None
+    scene = conversation._scene()
     if scene is None:
         return None
     types = {o.type.concept.iri for o in scene.objects if o.id in ids}

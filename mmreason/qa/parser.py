@@ -348,7 +348,13 @@ class QuestionParser:
             applicable = self._scene_properties()
             context = ""
         else:
-            ops, matches = self._selection(question, slots["np"])
+            try:
+                ops, matches = self._selection(question, slots["np"])
+            except QuestionNotUnderstoodError:
+                scene_reading = self._verify_scene_property(question, slots)
+                if scene_reading is None:
+                    raise
+                return scene_reading
             applicable = schema.applicable(matches[0].concept.key)
             context = slots["np"]
         # A yes/no property of the subject, or of a value the subject has ("the path is slippery":
@@ -369,11 +375,30 @@ class QuestionParser:
             ops.append(Op.of("follow", prop=prop.concept.key, negate=negate))
             return self._program("knowledge", question, ops, [*matches, prop])
         if value is None:
+            scene_reading = self._verify_scene_property(question, slots) if slots["np"] != "it" else None
+            if scene_reading is not None:
+                return scene_reading
             raise self._fail(question, slots["value"], "attribute value")
         key = value.concept.key
         prop_key = schema.property_for_value(key, among=applicable)
         ops.append(Op.of("verify", prop=prop_key, value=key, negate=negate))
         return self._program("attribute", question, ops, [*matches, value])
+
+    def _verify_scene_property(self, question: str, slots: dict[str, str]) -> Program | None:
+        """``"is the weather not cloudy"``: a property of the scene named as the subject."""
+        phrase = " ".join(w for w in slots["np"].split() if w not in _DETERMINERS)
+        prop = self.lexicon.resolve(phrase, kinds={PROPERTY}, threshold=PROPERTY_THRESHOLD)
+        if prop is None or prop.concept.key not in self._scene_properties():
+            return None
+        try:
+            value = self._value(question, slots["value"], among=[prop.concept.key])
+        except QuestionNotUnderstoodError:
+            return None
+        ops = [
+            Op.of("select", cls=str(MM.Scene)),
+            Op.of("verify", prop=prop.concept.key, value=value.concept.key, negate="not" in slots),
+        ]
+        return self._program("attribute", question, ops, [prop, value])
 
     def _verify_of(self, question: str, slots: dict[str, str]) -> Program:
         """``"are the car's brake lights on"``: whether a property of the subject has a value."""
@@ -586,6 +611,8 @@ _FORMS: tuple[_Form, ...] = tuple(
         ("counterfactual", r"^had (?P<cond>.+?),? would (?P<outcome>.+)$", QuestionParser._would),
         ("counterfactual", r"^if (?P<cond>.+?),? would (?P<outcome>.+)$", QuestionParser._would),
         ("counterfactual", r"^would (?P<outcome>.+?),? if (?P<cond>.+)$", QuestionParser._would),
+        # "would the car have stopped had the road been wet": the inverted conditional.
+        ("counterfactual", r"^would (?P<outcome>.+?),? had (?P<cond>.+)$", QuestionParser._would),
         (
             "intervention",
             r"^(?:what (?:happens|would happen|will happen) to|how would|how does) (?:the )?(?P<target>.+?)"
@@ -663,6 +690,11 @@ _FORMS: tuple[_Form, ...] = tuple(
             QuestionParser._what_attribute,
         ),
         ("attribute", r"^what is the (?P<attr>.+?)(?: like)?$", QuestionParser._what_scene),
+        (
+            "attribute",
+            r"^how (?:is|are) (?:the )?(?P<attr>.+?)(?: (?:today|now|right now|here))?$",
+            QuestionParser._what_scene,
+        ),
         (
             "attribute",
             r"^(?:is|are) (?:the )?(?P<np>[a-z ]+?)'s? (?P<attr>[a-z ]+?)"

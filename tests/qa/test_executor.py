@@ -114,7 +114,7 @@ def test_rule_answer_names_the_rule_and_the_sparql_behind_it(run):
     ],
 )
 def test_counterfactual_equals_the_hand_derivation_on_the_scenes_evidence(run, question, do, target):
-    from tests.test_counterfactual_answers import collision, stops_in_time
+    from bench.crossing_reference import collision, stops_in_time
 
     answer, program = run(question)
     kinds = [step.kind for step in answer.steps]
