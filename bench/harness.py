@@ -146,6 +146,9 @@ class BenchReport:
                 "python": platform.python_version(),
                 "machine": platform.machine(),
                 "cpus": os.cpu_count(),
+                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                # The 1, 5 and 15 minute load averages when the report was written.
+                "load": [round(x, 2) for x in os.getloadavg()],
             },
             "comparisons": [c.to_dict() for c in self.comparisons],
             "failures": self.failures(),
