@@ -53,6 +53,8 @@ class DialogueState:
     attribute: str | None = None
     target: tuple[str, str] | None = None
     interventions: dict[str, str] = field(default_factory=dict)
+    #: The interventions in force before the last "and if ...": what "why?" contrasts with.
+    baseline: dict[str, str] = field(default_factory=dict)
     program: Program | None = None
     mentions: list[dict[str, Any]] = field(default_factory=list)
 
@@ -63,6 +65,7 @@ class DialogueState:
             "attribute": self.attribute,
             "target": None if self.target is None else list(self.target),
             "interventions": dict(self.interventions),
+            "baseline": dict(self.baseline),
             "program": None if self.program is None else _program_to_dict(self.program),
             "mentions": [dict(m) for m in self.mentions],
         }
@@ -78,6 +81,7 @@ class DialogueState:
                 attribute=data.get("attribute"),
                 target=None if target is None else (str(target[0]), str(target[1])),
                 interventions={str(k): str(v) for k, v in dict(data.get("interventions", {})).items()},
+                baseline={str(k): str(v) for k, v in dict(data.get("baseline", {})).items()},
                 program=None if program is None else _program_from_dict(program),
                 mentions=[dict(m) for m in data.get("mentions", ())],
             )
@@ -139,6 +143,7 @@ class Conversation:
             from mmreason.reasoner import _ground_step
 
             steps.append(_ground_step(scene))
+        self._next_baseline: dict[str, str] = {}
         program, how, referents = self._read(question)
         steps.append(Step("parse", f"{program!r}" + (f" ({how})" if how else ""), program.confidence))
         answer = reasoner.executor.run(program, scene, steps=steps, referents=referents)
@@ -160,7 +165,9 @@ class Conversation:
         if _WHY.match(text):
             return self._why(question), "explains the last causal answer", ()
         if (m := _AND_IF.match(text)) and " would " not in f" {text} " and self._causal_head() is not None:
-            return self._and_if(question, m["cond"]), "carries the interventions forward", ()
+            program = self._and_if(question, m["cond"])
+            self._next_baseline = dict(self.state.interventions)
+            return program, "carries the interventions forward", ()
         if (m := _ABOUT.match(text)) and self.state.program is not None:
             rest = m["rest"] or m["rest2"]
             found = self._about(question, rest)
@@ -201,7 +208,8 @@ class Conversation:
             value = others[0]
         if head.name == "counterfactual":
             # A counterfactual outcome is explained by the contrast its interventions make.
-            ops = (Op.of("explain", variable=variable, value=value, do=dict(head.args["do"])),)
+            do, base = dict(head.args["do"]), dict(self.state.baseline)
+            ops = (Op.of("explain", variable=variable, value=value, do=do, base=base),)
         else:
             ops = (Op.of("explain", variable=variable, value=value),)
         return Program("explanation", question, ops, ())
@@ -338,9 +346,11 @@ class Conversation:
                 state.attribute = final.args["prop"]
         elif head.name in ("counterfactual", "observe"):
             state.target = (head.args["target"], str(head.args["value"]))
+            state.baseline = self._next_baseline
             state.interventions = dict(head.args.get("do", {}))
             self._remember_objects(answer)
         elif head.name == "do":
+            state.baseline = self._next_baseline
             state.interventions = dict(head.args.get("do", {}))
             self._remember_objects(answer)
         if head.name != "explain":

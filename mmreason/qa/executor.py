@@ -802,7 +802,8 @@ class Executor:
         value = _coerce(scm, variable, op.args["value"])
         seen = self._causal_inputs(scene, trail)
         if op.args.get("do"):
-            return self._explain_counterfactual(variable, value, dict(op.args["do"]), seen, trail)
+            base = dict(op.args.get("base") or {})
+            return self._explain_counterfactual(variable, value, dict(op.args["do"]), seen, trail, base=base)
         # The question presupposes variable=value; first ask whether the image bears that out.
         held = self._ask_scm(variable, seen)
         trail.append(Step("causal", f"{held.query}: {describe(held)}", _certainty(float(held[value]))))
@@ -847,27 +848,36 @@ class Executor:
         return f"{parent}={v}", p, text, None
 
     def _explain_counterfactual(
-        self, variable: str, value: Any, do: dict[str, Any], seen: SceneEvidence, trail: list[Step]
+        self,
+        variable: str,
+        value: Any,
+        do: dict[str, Any],
+        seen: SceneEvidence,
+        trail: list[Step],
+        *,
+        base: dict[str, Any],
     ) -> Result:
-        """Why ``variable=value`` would hold had ``do`` been so: the contrast between the world the
-        picture shows and the one the interventions make, on the same abducted noise."""
+        """Why ``variable=value`` would hold had ``do`` been so: the contrast between the world
+        ``base`` makes (the picture's own when empty) and the one ``do`` makes, on the same
+        abducted noise. The interventions of ``do`` not in ``base`` are the ones offered as why."""
         scm = self._need_scm()
         do = {k: _coerce(scm, k, v) for k, v in do.items()}
-        factual = self._ask_scm(variable, seen)
+        base = {k: _coerce(scm, k, v) for k, v in base.items()}
+        reference = self._ask_scm(variable, seen, do=base or None)
         counterfactual = self._ask_scm(variable, seen, do=do)
-        trail.append(Step("causal", f"{factual.query}: {describe(factual)}"))
+        trail.append(Step("causal", f"{reference.query}: {describe(reference)}"))
         trail.append(Step("causal", f"{counterfactual.query}: {describe(counterfactual)}"))
-        before, after = float(factual[value]), float(counterfactual[value])
-        change = ", ".join(f"{k}={v}" for k, v in do.items())
+        before, after = float(reference[value]), float(counterfactual[value])
+        change = ", ".join(f"{k}={v}" for k, v in do.items() if base.get(k, object()) != v)
+        against = (
+            "as the picture shows" if not base else "with " + ", ".join(f"{k}={v}" for k, v in base.items())
+        )
+        outcome = f"P({variable}={value}) is {after:.2f} with it"
         if abs(after - before) < 0.05:
-            text = (
-                f"not because of {change}: P({variable}={value}) is {after:.2f} with it "
-                f"and {before:.2f} as the picture shows"
-            )
+            text = f"not because of {change}: {outcome} and {before:.2f} {against}"
             return None, _certainty(after), text, None
         text = (
-            f"because {change}: P({variable}={value}) is {after:.2f} with it, "
-            f"against {before:.2f} as the picture shows"
+            f"because {change}: P({variable}={value}) is {after:.2f} with it, against {before:.2f} {against}"
         )
         return change, abs(after - before), text, None
 

@@ -94,8 +94,13 @@ def test_interventions_carry_forward_and_why_explains_the_contrast(reasoner, sce
     assert second.value is False and second.confidence > 0.95
     why = chat.ask("Why?")
     assert "explain(variable=StopsInTime, value=0" in why.steps[1].detail
-    # The picture's own world (green, no braking) does not stop either: the interventions are not why.
-    assert why.text.startswith("not because of Light=red, Road=wet")
+    # Against the world of the turn before (a red light alone, P(stop) ≈ 0.53), the wet road is why.
+    assert why.value == "Road=wet" and why.text.startswith("because Road=wet")
+    assert "with Light=red" in why.text
+    # Asked straight after one counterfactual, the contrast is with the picture's own world: green
+    # and no braking does not stop either, so the wet road is not why it would not stop.
+    chat.ask("Would the car have stopped in time if the road had been wet?")
+    assert chat.ask("Why?").text.startswith("not because of Road=wet")
     # "it" after a causal question about "the car" is the vehicle the evidence was read from.
     assert chat.ask("Are its brake lights on?").about == first.about
 
