@@ -2,7 +2,7 @@
 
 A turn is read as written unless it refers to earlier turns. The state keeps what a follow-up may
 refer to: the objects the last answer was about ("it", "that one", "them"), the class and the
-attribute last asked about ("what about the bus?", "and colour?"), and the causal target and the
+attribute last asked about ("what about the tomato?", "and colour?"), and the causal target and the
 interventions in force ("and if it had been raining?" adds an intervention to those of the last
 causal question; "why?" explains the last causal answer). A reference that could mean more than
 one object is refused with the candidates named, never silently picked.
@@ -235,7 +235,7 @@ class Conversation:
         return Program("counterfactual", question, (op,), resolved)
 
     def _about(self, question: str, rest: str) -> Program | None:
-        """ "What about the bus?", "and colour?": the last question with its subject or its
+        """ "What about the tomato?", "and colour?": the last question with its subject or its
         attribute replaced."""
         parser = self.reasoner.parser
         schema = parser.lexicon.schema
@@ -317,7 +317,7 @@ class Conversation:
     # ------------------------------------------------------------------ memory
 
     def _remember_objects(self, answer: Answer) -> None:
-        """A causal answer about "the car": the object its evidence was read from becomes "it"."""
+        """After a causal answer, "it" is the object its evidence was read from (the world's focus)."""
         if not answer.about:
             return
         cls = _object_class(self, answer.about)

@@ -22,6 +22,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "mmreason"
 GENERIC = sorted(
     [
         PACKAGE / "reasoner.py",
+        PACKAGE / "dialogue.py",
         PACKAGE / "vision" / "grounding.py",
         PACKAGE / "vision" / "vocabulary.py",
         *(PACKAGE / "qa").glob("*.py"),

@@ -36,7 +36,7 @@ class SceneEvidence:
     evidence: Mapping[str, Any]
     soft_evidence: Mapping[str, Mapping[Any, float]]
     steps: tuple[Step, ...]
-    #: The ids of the objects the evidence was read from ("the car" a causal question is about).
+    #: The ids of the objects the evidence was read from (the object a causal question is about).
     objects: tuple[str, ...] = ()
 
 

@@ -790,7 +790,7 @@ class Executor:
         trail.extend(found.steps)
         ids = list(found.objects)
         if self.focus is not None and scene is not None:
-            # The object the question is about ("the car") is the world's focus among those read.
+            # The object the question is about is the world's focus among those read.
             prop = self.focus[1]
             ids = [o.id for o in scene.objects if o.id in ids and o.measure(prop) is not None] or ids
         self._about = ids

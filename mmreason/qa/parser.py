@@ -401,7 +401,7 @@ class QuestionParser:
         return self._program("attribute", question, ops, [prop, value])
 
     def _verify_of(self, question: str, slots: dict[str, str]) -> Program:
-        """``"are the car's brake lights on"``: whether a property of the subject has a value."""
+        """``"is the tomato's colour red"``: whether a property of the subject has a value."""
         schema = self.lexicon.schema
         ops, matches = self._selection(question, slots["np"])
         applicable = schema.applicable(matches[0].concept.key)
@@ -611,7 +611,7 @@ _FORMS: tuple[_Form, ...] = tuple(
         ("counterfactual", r"^had (?P<cond>.+?),? would (?P<outcome>.+)$", QuestionParser._would),
         ("counterfactual", r"^if (?P<cond>.+?),? would (?P<outcome>.+)$", QuestionParser._would),
         ("counterfactual", r"^would (?P<outcome>.+?),? if (?P<cond>.+)$", QuestionParser._would),
-        # "would the car have stopped had the road been wet": the inverted conditional.
+        # "would the grass be wet had it rained": the inverted conditional.
         ("counterfactual", r"^would (?P<outcome>.+?),? had (?P<cond>.+)$", QuestionParser._would),
         (
             "intervention",
