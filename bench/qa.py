@@ -176,6 +176,7 @@ def run(*, quick: bool, device: str, out: Path) -> BenchReport:
                 "question-type prior (blind)",
                 unit="",
                 higher_is_better=True,
+                ours_target=targets[family],
                 agreement=f"ours {acc:.4f}, prior {base:.4f}",
             )
         )

@@ -289,7 +289,9 @@ class Conversation:
             written = None
         if written is not None:
             written = Program(written.family, question, written.ops, written.resolved)
-        if written is not None and not _about_the_scene(written):
+        # A reading about the scene as a whole, or a state of the causal model ("is it yellow?" as
+        # "the light is yellow"), gives way to a reading about the referent when there is one.
+        if written is not None and not _about_the_scene(written) and written.family != "observation":
             return written, "", ()
         rewritten_text = _replace_references(text, label)
         try:
