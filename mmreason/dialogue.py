@@ -53,6 +53,8 @@ class DialogueState:
     attribute: str | None = None
     target: tuple[str, str] | None = None
     interventions: dict[str, str] = field(default_factory=dict)
+    #: Real variables shifted from the picture's value ("5 m/s slower": ``{"Speed": -5.0}``).
+    shifts: dict[str, float] = field(default_factory=dict)
     #: The interventions in force before the last "and if ...": what "why?" contrasts with.
     baseline: dict[str, str] = field(default_factory=dict)
     program: Program | None = None
@@ -65,6 +67,7 @@ class DialogueState:
             "attribute": self.attribute,
             "target": None if self.target is None else list(self.target),
             "interventions": dict(self.interventions),
+            "shifts": dict(self.shifts),
             "baseline": dict(self.baseline),
             "program": None if self.program is None else _program_to_dict(self.program),
             "mentions": [dict(m) for m in self.mentions],
@@ -81,6 +84,7 @@ class DialogueState:
                 attribute=data.get("attribute"),
                 target=None if target is None else (str(target[0]), str(target[1])),
                 interventions={str(k): str(v) for k, v in dict(data.get("interventions", {})).items()},
+                shifts={str(k): float(v) for k, v in dict(data.get("shifts", {})).items()},
                 baseline={str(k): str(v) for k, v in dict(data.get("baseline", {})).items()},
                 program=None if program is None else _program_from_dict(program),
                 mentions=[dict(m) for m in data.get("mentions", ())],
@@ -209,7 +213,8 @@ class Conversation:
         if head.name == "counterfactual":
             # A counterfactual outcome is explained by the contrast its interventions make.
             do, base = dict(head.args["do"]), dict(self.state.baseline)
-            ops = (Op.of("explain", variable=variable, value=value, do=do, base=base),)
+            shift = {"shift": dict(head.args["shift"])} if head.args.get("shift") else {}
+            ops = (Op.of("explain", variable=variable, value=value, do=do, base=base, **shift),)
         else:
             ops = (Op.of("explain", variable=variable, value=value),)
         return Program("explanation", question, ops, ())
@@ -218,11 +223,26 @@ class Conversation:
         head = self._causal_head()
         assert head is not None and self.state.program is not None
         parser = self.reasoner.parser
-        matches = [parser._state(question, part) for part in re.split(r",? and ", cond)]
         do = dict(self.state.interventions)
-        for match in matches:
-            variable, value = match.concept.key.split("=", 1)
-            do[variable] = value
+        shift = dict(self.state.shifts)
+        matches = []
+        for part in re.split(r",? and ", cond):
+            quantity = parser.quantity(part)
+            if quantity is not None:
+                # "and if it had been going 5 m/s slower": a real variable set or shifted.
+                match, how, amount = quantity
+                variable = match.concept.key
+                if how == "shift":
+                    shift[variable] = amount
+                    do.pop(variable, None)
+                else:
+                    do[variable] = str(amount)
+                    shift.pop(variable, None)
+            else:
+                match = parser._state(question, part)
+                variable, value = match.concept.key.split("=", 1)
+                do[variable] = value
+            matches.append(match)
         resolved = self.state.program.resolved + tuple(
             (m.phrase, m.concept.key, round(m.score, 4), round(m.p, 4)) for m in matches
         )
@@ -231,7 +251,8 @@ class Conversation:
             return Program("intervention", question, (op,), resolved)
         assert self.state.target is not None
         target, value = self.state.target
-        op = Op.of("counterfactual", target=target, value=value, do=do)
+        extra = {"shift": shift} if shift else {}
+        op = Op.of("counterfactual", target=target, value=value, do=do, **extra)
         return Program("counterfactual", question, (op,), resolved)
 
     def _about(self, question: str, rest: str) -> Program | None:
@@ -350,6 +371,7 @@ class Conversation:
             state.target = (head.args["target"], str(head.args["value"]))
             state.baseline = self._next_baseline
             state.interventions = dict(head.args.get("do", {}))
+            state.shifts = dict(head.args.get("shift", {}))
             self._remember_objects(answer)
         elif head.name == "do":
             state.baseline = self._next_baseline

@@ -801,9 +801,13 @@ class Executor:
         variable = op.args["variable"]
         value = _coerce(scm, variable, op.args["value"])
         seen = self._causal_inputs(scene, trail)
-        if op.args.get("do"):
+        if op.args.get("do") or op.args.get("shift"):
             base = dict(op.args.get("base") or {})
-            return self._explain_counterfactual(variable, value, dict(op.args["do"]), seen, trail, base=base)
+            do = {k: _coerce(scm, k, v) for k, v in dict(op.args.get("do") or {}).items()}
+            missing = _shifted(do, op, seen, trail)
+            if missing is not None:
+                return None, 0.0, missing, None
+            return self._explain_counterfactual(variable, value, do, seen, trail, base=base)
         # The question presupposes variable=value; first ask whether the image bears that out.
         held = self._ask_scm(variable, seen)
         trail.append(Step("causal", f"{held.query}: {describe(held)}", _certainty(float(held[value]))))
@@ -931,9 +935,24 @@ class Executor:
         wanted = _coerce(scm, target, op.args["value"])
         do = {k: _coerce(scm, k, v) for k, v in op.args["do"].items()}
         seen = self._causal_inputs(scene, trail)
+        missing = _shifted(do, op, seen, trail)
+        if missing is not None:
+            return None, 0.0, missing, None
         result = self._ask_scm(target, seen, do=do)
         trail.append(Step("causal", f"{result.query}: {describe(result)} (abduction, action, prediction)"))
         return _yes_no(float(result[wanted]))
+
+
+def _shifted(do: dict[str, Any], op: Op, seen: SceneEvidence, trail: list[Step]) -> str | None:
+    """Add ``op``'s shifts ("5 m/s slower") to ``do``, from the values the picture gives; the
+    reason there is no answer when the picture gives no value to shift."""
+    for variable, delta in dict(op.args.get("shift") or {}).items():
+        base = do.get(variable, seen.evidence.get(variable))
+        if base is None:
+            return f"cannot tell: the picture gives no {_words(variable)} to change by {float(delta):+g}"
+        do[variable] = float(base) + float(delta)
+        trail.append(Step("causal", f"{variable}: {float(base):.2f} {float(delta):+g} = {do[variable]:.2f}"))
+    return None
 
 
 def _yes_no(p: float) -> Result:

@@ -62,6 +62,26 @@ _NEGATIONS = {
 }
 
 
+# A change of a measured quantity in a condition: "going 5 m/s slower", "10 m closer", "at 8 m/s".
+_QUANTITY = re.compile(
+    r"(?P<num>\d+(?:\.\d+)?)\s*(?P<unit>[a-z]+(?:/[a-z]+)?)?"
+    r"(?:\s+(?P<cmp>slower|faster|less|more|closer|nearer|farther|further|lower|higher|shorter|longer))?"
+)
+_LESS = {"slower", "less", "closer", "nearer", "lower", "shorter"}
+_MORE = {"faster", "more", "farther", "further", "higher", "longer"}
+# Units as words, so that "at 8 m/s" reads as a rate and "10 m further" as a length.
+_UNIT_WORDS = {
+    "m/s": "metres per second",
+    "km/h": "kilometres per hour",
+    "mph": "miles per hour",
+    "m": "metres",
+    "metres": "metres",
+    "meters": "metres",
+    "s": "seconds",
+    "seconds": "seconds",
+}
+
+
 def _negated(words: Iterable[str]) -> bool:
     """Whether the words say the opposite of their clause: an odd number of negations."""
     return sum(w in _NEGATIONS for w in words) % 2 == 1
@@ -589,11 +609,44 @@ class QuestionParser:
 
     def _would(self, question: str, slots: dict[str, str]) -> Program:
         outcome = self._state(question, slots["outcome"])
-        cond = self._state(question, slots["cond"])
         target, target_value = outcome.concept.key.split("=", 1)
+        quantity = self.quantity(slots["cond"])
+        if quantity is not None:
+            match, how, amount = quantity
+            change = {match.concept.key: amount}
+            op = (
+                Op.of("counterfactual", target=target, value=target_value, do={}, shift=change)
+                if how == "shift"
+                else Op.of("counterfactual", target=target, value=target_value, do=change)
+            )
+            return self._program("counterfactual", question, [op], [outcome, match])
+        cond = self._state(question, slots["cond"])
         variable, value = cond.concept.key.split("=", 1)
         ops = [Op.of("counterfactual", target=target, value=target_value, do={variable: value})]
         return self._program("counterfactual", question, ops, [outcome, cond])
+
+    def quantity(self, clause: str) -> tuple[Match, str, float] | None:
+        """A clause that sets or shifts a real-valued variable: ``(Speed, "shift", -5.0)`` for "it
+        had been going 5 m/s slower", ``(Speed, "set", 8.0)`` for "it had been going at 8 m/s"."""
+        found = _QUANTITY.search(clause)
+        if found is None:
+            return None
+        amount, unit, comparative = float(found["num"]), found["unit"], found["cmp"]
+        if unit in _LESS or unit in _MORE:
+            unit, comparative = None, unit
+        how = "shift" if comparative else "set"
+        if comparative in _LESS:
+            amount = -amount
+        kept = " ".join(w for w in (_UNIT_WORDS.get(unit or "", unit), comparative) if w)
+        text = clause[: found.start()] + f" {kept} " + clause[found.end() :]
+        phrase = " ".join(w for w in text.split() if w not in _AUXILIARIES)
+        states = {c.key.split("=", 1)[0] for c in self.lexicon.of_kind("state")}
+        reals = {c.key for c in self.lexicon.of_kind("variable") if c.key not in states}
+        ranked = _among(self.lexicon.rank(phrase, kinds={"variable"}), reals)
+        if not ranked or ranked[0].score < self.lexicon.threshold:
+            return None
+        best = ranked[0]
+        return Match(clause, best.concept, best.score, best.p), how, amount
 
 
 def _among(ranked: list[Match], allowed: Iterable[str]) -> list[Match]:

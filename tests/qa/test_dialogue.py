@@ -148,3 +148,20 @@ def test_chat_exits_1_and_counts_the_turns_it_did_not_understand(scene, tmp_path
     proc = run_cli("chat", str(path), "--resume", str(saved), stdin="Is it red?\n")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split()[3] == ("yes" if _nearest(truth).color == "red" else "no")
+
+
+def test_a_speed_what_if_shifts_the_measured_speed_and_carries_forward(reasoner) -> None:
+    # Wet road, red light, braking, 14 m/s from 25 m: 14 + 196/(2·0.45·9.81) ≈ 36 m > 25 m.
+    row = dict(ROW, Road="wet", Light="red", DriverBrakes=1, Speed=14.0, DistanceToCrosswalk=25.0)
+    image, _ = render_values(row, seed=7)
+    chat = reasoner.conversation(image)
+    # 9 m/s: 9 + 81/8.83 ≈ 18 m < 25 m.
+    slower = chat.ask("Had it been going 5 m/s slower, would it have stopped in time?")
+    assert slower.value is True and slower.confidence > 0.95
+    assert any(step.detail == "Speed: 14.00 -5 = 9.00" for step in slower.steps)
+    assert chat.ask("Why?").text.startswith("because Speed=9.0")
+    chat.ask("Would the car have stopped in time if the road had been dry?")
+    faster = chat.ask("And if it had been going 5 m/s faster?")
+    assert "do={Road: dry}, shift={Speed: 5.0}" in faster.steps[1].detail
+    assert faster.value is False
+    assert Conversation.from_json(reasoner, chat.to_json(), image=image).state.shifts == {"Speed": 5.0}

@@ -217,3 +217,21 @@ def test_lexicon_of_any_graph_resolves_by_meaning():
     assert lexicon.resolve("puppies", kinds={CLASS}).concept.key == "ex:Dog"
     assert lexicon.resolve("kitten", kinds={CLASS}).concept.key == "ex:Cat"
     assert lexicon.resolve("quantum chromodynamics", kinds={CLASS}) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Had the car been going 5 m/s slower, would it have stopped in time?", {"shift": {"Speed": -5.0}}),
+        ("Would the car have stopped in time if it had been going 3 m/s faster?", {"shift": {"Speed": 3.0}}),
+        ("Would the car have stopped in time if it had been going at 9 m/s?", {"do": {"Speed": 9.0}}),
+        (
+            "Would the car have stopped in time if it had been 10 m closer to the crosswalk?",
+            {"shift": {"DistanceToCrosswalk": -10.0}},
+        ),
+    ],
+)
+def test_a_number_in_the_condition_sets_or_shifts_a_real_variable(parser, question, expected):
+    op = parser.parse(question).ops[0]
+    assert (op.name, op.args["target"], op.args["value"]) == ("counterfactual", "StopsInTime", "1")
+    assert {k: dict(op.args[k]) for k in expected} == expected
