@@ -25,7 +25,10 @@ from mmreason.qa.program import Op, Program
 if TYPE_CHECKING:
     from mmreason.reasoner import Reasoner
 
-__all__ = ["Conversation", "DialogueState"]
+__all__ = ["ASK_BACK", "Conversation", "DialogueState"]
+
+#: A reading the parser gives less probability than this is not answered; the answer asks back.
+ASK_BACK = 0.5
 
 # Words that stand for what an earlier turn was about. "it" may also be the weather's "it"
 # ("is it raining?"): a turn is read both ways and the reading about an object is taken only
@@ -150,10 +153,23 @@ class Conversation:
         self._next_baseline: dict[str, str] = {}
         program, how, referents = self._read(question)
         steps.append(Step("parse", f"{program!r}" + (f" ({how})" if how else ""), program.confidence))
+        if program.confidence < ASK_BACK:
+            answer = self._ask_back(question, program, steps)
+            self.turns.append(answer)
+            return answer
         answer = reasoner.executor.run(program, scene, steps=steps, referents=referents)
         self._remember(program, answer)
         self.turns.append(answer)
         return answer
+
+    def _ask_back(self, question: str, program: Program, steps: list[Step]) -> Answer:
+        """A reading the parser is unsure of is not answered: the answer asks which was meant."""
+        suggestions = self.reasoner.parser.suggestions(question)
+        text = (
+            f"not sure what is asked (read as {program!r}, p={program.confidence:.2f}); "
+            "did you mean: " + " or ".join(repr(s) for s in suggestions) + "?"
+        )
+        return Answer(question, None, program.confidence, tuple(steps), text=text, family=program.family)
 
     def _scene(self) -> Any:
         if self.scene is not None:

@@ -582,6 +582,10 @@ class QuestionParser:
 
     def _state_question(self, question: str, slots: dict[str, str]) -> Program | None:
         """``"is the path slippery"``: a yes/no question whose clause is a state of the causal model."""
+        if re.search(r"\bif\b", slots["rest"]):
+            # A conditional whose outcome did not resolve is not a question about its condition
+            # ("would it have been fine if the light had been red" is not "is the light red").
+            return None
         state = self._find_state(slots["rest"], threshold=SUBSUMPTION_THRESHOLD)
         if not isinstance(state, Match):
             return None

@@ -165,3 +165,16 @@ def test_a_speed_what_if_shifts_the_measured_speed_and_carries_forward(reasoner)
     assert "do={Road: dry}, shift={Speed: 5.0}" in faster.steps[1].detail
     assert faster.value is False
     assert Conversation.from_json(reasoner, chat.to_json(), image=image).state.shifts == {"Speed": 5.0}
+
+
+def test_a_reading_the_parser_is_unsure_of_is_asked_back_not_answered(reasoner, scene) -> None:
+    from mmreason.dialogue import ASK_BACK
+
+    image, _ = scene
+    chat = reasoner.conversation(image)
+    program = reasoner.parser.parse("What colour is the object?")
+    assert program.confidence < ASK_BACK  # "object" is as close to several classes
+    answer = chat.ask("What colour is the object?")
+    assert answer.value is None and answer.confidence == pytest.approx(program.confidence)
+    assert answer.text.startswith("not sure what is asked") and "did you mean" in answer.text
+    assert chat.ask("What colour is the traffic light?").value == "green"

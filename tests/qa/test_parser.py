@@ -235,3 +235,15 @@ def test_a_number_in_the_condition_sets_or_shifts_a_real_variable(parser, questi
     op = parser.parse(question).ops[0]
     assert (op.name, op.args["target"], op.args["value"]) == ("counterfactual", "StopsInTime", "1")
     assert {k: dict(op.args[k]) for k in expected} == expected
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Would it have been fine if the light had been red?",
+        "Would the outcome differ if the light had been red?",
+    ],
+)
+def test_a_conditional_whose_outcome_does_not_resolve_is_not_read_as_its_condition(parser, question):
+    with pytest.raises(QuestionNotUnderstoodError, match="no state of a causal variable matches"):
+        parser.parse(question)
