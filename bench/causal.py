@@ -398,9 +398,10 @@ def _twin_network(model: _Model, do: Mapping[str, Any]) -> Any:
     for node in model.values():
         parents = [(p, model[p].domain) for p in node.parents]
         if node.name not in copied:
-            table = node.table if node.table is not None else None
             values = (
-                table.T if table is not None else _one_hot(_equation_table(model, node), len(node.domain))
+                node.table.T
+                if node.table is not None
+                else _one_hot(_equation_table(model, node), len(node.domain))
             )
             add(node.name, node, parents, values)
             continue
@@ -408,37 +409,43 @@ def _twin_network(model: _Model, do: Mapping[str, Any]) -> Any:
         # The counterfactual copy reads copied parents from their copies and do's values for do's variables.
         starred = [(p + "*", model[p].domain) for p in node.parents if p in copied]
         starred += [(p, model[p].domain) for p in node.parents if p not in copied and p not in do]
-        starred_names = [p for p, _ in starred]
         if node.table is not None:
             probs, values = _cells(node.table)
             noise = "U_" + node.name
             u_node = _Node(noise, tuple(range(len(probs))))
             add(noise, u_node, [], probs.reshape(-1, 1))
             u_states = (noise, u_node.domain)
+            factual, star_parents = values, [*starred, u_states]
             add(node.name, node, [*parents, u_states], _one_hot(values.ravel(), len(node.domain)))
-            star_codes = []
-            for star_config in itertools.product(*(d for _, d in starred)):
-                chosen = dict(zip(starred_names, star_config, strict=True))
-                config = tuple(
-                    do[p] if p in do else chosen[p + "*" if p in copied else p] for p in node.parents
-                )
-                star_codes.append(values[configs.index(config)])
-            codes = np.asarray(star_codes).reshape(-1)  # configurations of starred parents, then cells
-            add(node.name + "*", node, [*starred, u_states], _one_hot(codes, len(node.domain)))
         else:
-            fn_codes = _equation_table(model, node)
-            add(node.name, node, parents, _one_hot(fn_codes, len(node.domain)))
-            star_codes = []
-            for star_config in itertools.product(*(d for _, d in starred)):
-                chosen = dict(zip(starred_names, star_config, strict=True))
-                config = tuple(
-                    do[p] if p in do else chosen[p + "*" if p in copied else p] for p in node.parents
-                )
-                star_codes.append(fn_codes[configs.index(config)])
-            add(node.name + "*", node, starred, _one_hot(np.asarray(star_codes), len(node.domain)))
+            factual, star_parents = _equation_table(model, node), starred
+            add(node.name, node, parents, _one_hot(factual, len(node.domain)))
+        # Configurations of the starred parents, then (for a CPD) its response-noise cells.
+        codes = _star_rows(factual, node.parents, configs, starred, copied, do).reshape(-1)
+        add(node.name + "*", node, star_parents, _one_hot(codes, len(node.domain)))
     network.add_cpds(*cpds)
     network.check_model()
     return network
+
+
+def _star_rows(
+    codes: np.ndarray,
+    parents: Sequence[str],
+    configs: list[tuple[Any, ...]],
+    starred: list[tuple[str, Any]],
+    copied: Any,
+    do: Mapping[str, Any],
+) -> np.ndarray:
+    """The rows of ``codes`` (one per factual parent configuration) that a counterfactual copy
+    reads, in the order of its starred parents' configurations: copied parents from their copies,
+    intervened ones from ``do``."""
+    names = [name for name, _ in starred]
+    rows = []
+    for star_config in itertools.product(*(domain for _, domain in starred)):
+        chosen = dict(zip(names, star_config, strict=True))
+        config = tuple(do[p] if p in do else chosen[p + "*" if p in copied else p] for p in parents)
+        rows.append(codes[configs.index(config)])
+    return np.asarray(rows)
 
 
 def _pgmpy_each_distinct(

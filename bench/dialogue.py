@@ -31,6 +31,7 @@ paraphrases ≥ 97%; no confident wrong answer on a negated question; warm laten
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import statistics
@@ -43,6 +44,7 @@ from types import MappingProxyType
 from typing import Any
 
 from bench.harness import BenchReport, Comparison
+from mmreason.vision.proposals import box_iou
 
 # Seeds far from the training (1e6+), validation (2e6+) and QA bench (7e6+) ranges.
 SEED_OFFSET = 9_000_000
@@ -124,8 +126,8 @@ def truth_scene(scene: Any, truth: Any, vocabulary: Any) -> Any:
                 replace(obj, type=certain("type", "TrafficLight"), attributes=MappingProxyType(attributes))
             )
             continue
-        match = max(truth.objects, key=lambda t: _iou(t.bbox, obj.bbox), default=None)
-        if match is None or _iou(match.bbox, obj.bbox) < 0.3:
+        match = max(truth.objects, key=lambda t: box_iou(t.bbox, obj.bbox), default=None)
+        if match is None or box_iou(match.bbox, obj.bbox) < 0.3:
             continue  # a false detection: the true scene has no such object
         attributes = {}
         if match.color is not None:
@@ -149,14 +151,6 @@ def truth_scene(scene: Any, truth: Any, vocabulary: Any) -> Any:
         str(MR.surface): certain(str(MR.surface), truth.road),
     }
     return replace(scene, objects=tuple(objects), attributes=MappingProxyType(attributes))
-
-
-def _iou(a: tuple[int, ...], b: tuple[int, ...]) -> float:
-    w = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-    h = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union else 0.0
 
 
 # ------------------------------------------------------------------ scoring
@@ -211,11 +205,16 @@ def _play(ask: Callable[[str], Any], rounds: list[dict[str, Any]]) -> list[tuple
 # -------------------------------------------------------------- paraphrases
 
 
+@functools.cache
+def _templates(path: Path) -> list[dict[str, Any]]:
+    return json.loads(path.read_text())
+
+
 def paraphrase_items(truth: Any, values: dict[str, Any], path: Path = PARAPHRASES) -> list[dict[str, Any]]:
     """A paraphrase set's templates filled in for one render, each with its true answer."""
     from bench import crossing_reference as ref
 
-    templates = json.loads(path.read_text())
+    templates = _templates(path)
     nearest = next((o for o in truth.objects if o.nearest), None)
     pedestrian = any(o.on_crosswalk for o in truth.objects)
     facts = {

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import BenchReport, Comparison, save_figure, time_both
+from mmreason.vision.proposals import box_iou
 
 BENCH_SEED = 10_000_000
 MATCH_IOU = 0.5
@@ -91,16 +92,9 @@ PEERS = {
 COLOUR_PROBE = "probe, types on colour crops"
 
 
-def _iou(a: tuple[int, ...], b: tuple[int, ...]) -> float:
-    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - ix * iy
-    return ix * iy / union if union else 0.0
-
-
 def _match(truth_boxes: list[tuple[int, ...]], found_boxes: list[tuple[int, ...]]) -> dict[int, int]:
     pairs = sorted(
-        ((_iou(t, f), i, j) for i, t in enumerate(truth_boxes) for j, f in enumerate(found_boxes)),
+        ((box_iou(t, f), i, j) for i, t in enumerate(truth_boxes) for j, f in enumerate(found_boxes)),
         reverse=True,
     )
     matched: dict[int, int] = {}

@@ -17,9 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from mmreason.answer import Answer, Step
 from mmreason.errors import InvalidInputError, QuestionNotUnderstoodError
-from mmreason.kg.vocab import MM
 from mmreason.limits import quote
-from mmreason.qa.parser import normalize
 from mmreason.qa.program import Op, Program
 
 if TYPE_CHECKING:
@@ -158,7 +156,7 @@ class Conversation:
             self.turns.append(answer)
             return answer
         answer = reasoner.executor.run(program, scene, steps=steps, referents=referents)
-        self._remember(program, answer)
+        self._remember(program, answer, scene)
         self.turns.append(answer)
         return answer
 
@@ -181,6 +179,8 @@ class Conversation:
         parser = self.reasoner.parser
         if not isinstance(question, str):
             return parser.parse(question), "", ()
+        from mmreason.qa.parser import normalize
+
         text = normalize(question)
         if _WHY.match(text):
             return self._why(question), "explains the last causal answer", ()
@@ -295,7 +295,7 @@ class Conversation:
                 resolved = (*_without(last.resolved, final.args["prop"]), _slot(prop))
                 candidates.append((prop.score, Program(last.family, question, ops, resolved)))
         # The same question of another subject.
-        if head.args["cls"] != str(MM.Scene):
+        if head.args["cls"] != _scene_class():
             try:
                 ops, matches = parser._selection(question, rest)
             except QuestionNotUnderstoodError:
@@ -337,7 +337,7 @@ class Conversation:
             if written is not None:
                 return written, "", ()
             raise
-        if rewritten.ops[0].name != "select" or rewritten.ops[0].args.get("cls") == str(MM.Scene):
+        if rewritten.ops[0].name != "select" or rewritten.ops[0].args.get("cls") == _scene_class():
             if written is not None:
                 return written, "", ()
             return rewritten, f"read as {rewritten_text!r}", ()
@@ -355,59 +355,55 @@ class Conversation:
 
     # ------------------------------------------------------------------ memory
 
-    def _remember_objects(self, answer: Answer) -> None:
-        """After a causal answer, "it" is the object its evidence was read from (the world's focus)."""
-        if not answer.about:
-            return
-        cls = _object_class(self, answer.about)
-        if cls is not None:
-            self.state.subject, self.state.referents = cls, answer.about
-            self.state.mentions.append({"turn": len(self.turns), "class": cls, "ids": list(answer.about)})
+    def _refer_to(self, cls: str, ids: tuple[str, ...]) -> None:
+        """From now on "it" is the objects ``ids``, of class ``cls``."""
+        self.state.subject, self.state.referents = cls, ids
+        if ids:
+            self.state.mentions.append({"turn": len(self.turns), "class": cls, "ids": list(ids)})
 
-    def _remember(self, program: Program, answer: Answer) -> None:
+    def _remember(self, program: Program, answer: Answer, scene: Any) -> None:
         state = self.state
         head, final = program.ops[0], program.ops[-1]
         executor = self.reasoner.executor
         if (
             head.name == "select"
-            and head.args.get("cls") != str(MM.Scene)
+            and head.args.get("cls") != _scene_class()
             and executor._countable(head.args["cls"])
         ):
-            if state.subject != head.args["cls"] or not answer.about:
-                state.referents = ()
-            state.subject = head.args["cls"]
-            if answer.about:
-                state.referents = answer.about
-                state.mentions.append(
-                    {"turn": len(self.turns), "class": state.subject, "ids": list(answer.about)}
-                )
+            self._refer_to(head.args["cls"], answer.about)
             if final.name in ("query", "verify") and final.args.get("prop"):
                 state.attribute = final.args["prop"]
-        elif head.name in ("counterfactual", "observe"):
-            state.target = (head.args["target"], str(head.args["value"]))
+        elif head.name in ("counterfactual", "observe", "do"):
+            if head.name != "do":
+                state.target = (head.args["target"], str(head.args["value"]))
+                state.shifts = dict(head.args.get("shift", {}))
             state.baseline = self._next_baseline
             state.interventions = dict(head.args.get("do", {}))
-            state.shifts = dict(head.args.get("shift", {}))
-            self._remember_objects(answer)
-        elif head.name == "do":
-            state.baseline = self._next_baseline
-            state.interventions = dict(head.args.get("do", {}))
-            self._remember_objects(answer)
+            # After a causal answer, "it" is the object its evidence was read from (the world's focus).
+            cls = _object_class(scene, answer.about)
+            if cls is not None:
+                self._refer_to(cls, answer.about)
         if head.name != "explain":
             state.program = program
 
 
-def _object_class(conversation: Conversation, ids: tuple[str, ...]) -> str | None:
-    """The class of the grounded objects ``ids`` (the most specific one they share)."""
-    scene = conversation._scene()
-    if scene is None:
+def _object_class(scene: Any, ids: tuple[str, ...]) -> str | None:
+    """The class of the grounded objects ``ids``, when they share one."""
+    if scene is None or not ids:
         return None
     types = {o.type.concept.iri for o in scene.objects if o.id in ids}
     return types.pop() if len(types) == 1 else None
 
 
 def _about_the_scene(program: Program) -> bool:
-    return program.ops[0].name == "select" and program.ops[0].args.get("cls") == str(MM.Scene)
+    return program.ops[0].name == "select" and program.ops[0].args.get("cls") == _scene_class()
+
+
+def _scene_class() -> str:
+    """``mm:Scene``, imported when first needed: importing the Reasoner loads no RDF or torch."""
+    from mmreason.kg.vocab import MM
+
+    return str(MM.Scene)
 
 
 def _replace_references(text: str, label: str) -> str:

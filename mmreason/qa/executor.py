@@ -126,6 +126,9 @@ class Executor:
         self._units: dict[str, str] = {}
         self._condition_kinds: frozenset[str] | None = None
         self._type_cache: dict[str, frozenset[str]] = {}
+        # Per run (see run()): the objects an earlier turn was about, and those this answer is about.
+        self._referents: tuple[str, ...] = ()
+        self._about: list[str] = []
 
     # ------------------------------------------------------------------ KG helpers
 
@@ -219,7 +222,7 @@ class Executor:
         """
         trail = list(steps)
         self._referents = tuple(referents)
-        self._about: list[str] = []
+        self._about = []
         value, confidence, text, unit = self._run(program, scene, trail)
         # A parse that is unsure makes the answer as unsure: the reading itself may be wrong.
         confidence = min(float(confidence), program.confidence)
@@ -288,7 +291,7 @@ class Executor:
         classes = self.subclasses(cls, trail)
         members = [_Member(o, o.type.probability(classes)) for o in scene.objects]
         members = [m for m in members if m.p > 0.0]
-        referents = getattr(self, "_referents", ())
+        referents = self._referents
         kept = [m for m in members if m.obj.id in referents]
         if kept:
             trail.append(

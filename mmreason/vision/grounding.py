@@ -32,7 +32,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mmreason.errors import InvalidInputError, ModelLoadError, UnknownNameError
 from mmreason.vision.images import ImageLike, load_image
-from mmreason.vision.proposals import Region, greyscale, grid_regions, segment_regions, square_crop
+from mmreason.vision.proposals import (
+    Region,
+    box_iou,
+    greyscale,
+    grid_regions,
+    segment_regions,
+    square_crop,
+)
 from mmreason.vision.vocabulary import TYPE, Concept, Vocabulary, local_name
 
 if TYPE_CHECKING:
@@ -513,20 +520,12 @@ def _scaled(bbox: tuple[int, int, int, int], factor: float) -> tuple[int, int, i
     return tuple(round(v * factor) for v in bbox)  # type: ignore[return-value]
 
 
-def _iou(a: tuple[int, ...], b: tuple[int, ...]) -> float:
-    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union else 0.0
-
-
 def _non_max_suppression(
     items: list[tuple[Region, Attribute, int]], *, threshold: float = 0.3
 ) -> list[tuple[Region, Attribute, int]]:
     kept: list[tuple[Region, Attribute, int]] = []
     for item in sorted(items, key=lambda it: -it[1].confidence):
-        if all(_iou(item[0].bbox, k[0].bbox) < threshold for k in kept):
+        if all(box_iou(item[0].bbox, k[0].bbox) < threshold for k in kept):
             kept.append(item)
     return sorted(kept, key=lambda it: it[0].bbox)
 
