@@ -43,6 +43,8 @@ __all__ = [
     "DEFAULT_WORLD",
     "WORLD_FILE",
     "DemoSpec",
+    "QuestionSchema",
+    "RelationRule",
     "VisionSchema",
     "World",
     "bundled_world_dir",
@@ -68,6 +70,7 @@ _TOP_KEYS = {
     "training",
     "demo",
     "examples",
+    "questions",
 }
 _VISION_KEYS = {
     "objects",
@@ -81,6 +84,10 @@ _VISION_KEYS = {
 }
 _TRAINING_KEYS = {"labels", "steps", "seed"}
 _DEMO_KEYS = {"questions", "seeds", "images", "scenarios"}
+_QUESTION_KEYS = {"attributes", "relations", "margin"}
+_RELATION_ORDERS = ("less", "more")
+#: The attribute value of ``[questions] attributes`` that means an object's class.
+CLASS_ATTRIBUTE = "a"
 _TYPE_CROPS = ("colour", "grey")
 _BUILTIN_PROPOSERS = ("grid", "segment")
 _FOCUS_ORDERS = ("least", "most")
@@ -118,6 +125,31 @@ class VisionSchema:
 
 
 @dataclass(frozen=True, slots=True)
+class RelationRule:
+    """A spatial relation of compositional questions: j is ``name`` of i when j's ``measure``
+    is less (``sign`` -1) or more (``sign`` +1) than i's by more than the schema's margin."""
+
+    name: str
+    property: str
+    measure: str
+    sign: int
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionSchema:
+    """How compositional (CLEVR-style) questions read a world's objects (``[questions]``).
+
+    ``attributes`` maps the names programs use (``"color"``) to a property IRI, or to
+    ``"a"`` for the object's class; ``relations`` maps relation names (``"left"``) to
+    how they are measured.
+    """
+
+    attributes: Mapping[str, str]
+    relations: Mapping[str, RelationRule] = field(default_factory=lambda: MappingProxyType({}))
+    margin: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class DemoSpec:
     """What ``mmreason demo`` shows of a world: its questions, renders or images, and scenarios."""
 
@@ -147,6 +179,7 @@ class World:
     training: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     demo: DemoSpec = field(default_factory=DemoSpec)
     examples: tuple[str, ...] = ()
+    questions: QuestionSchema | None = None
 
     def __repr__(self) -> str:
         return f"World({self.name!r}, root={str(self.root)!r})"
@@ -414,6 +447,7 @@ class _Reader:
             demo=self.demo(),
             examples=self.strings("examples", raw.get("examples", [])),
             vision=self.vision(graph, prefixes) if "vision" in raw else None,
+            questions=self.questions(graph, prefixes) if "questions" in raw else None,
         )
         world.__dict__["graph"] = graph  # parsed once: the cached_property finds it
         return world
@@ -521,6 +555,46 @@ class _Reader:
             proposer=proposer,
             focus=focus,
         )
+
+    def questions(self, graph: rdflib.Graph, prefixes: Mapping[str, str]) -> QuestionSchema:
+        body = self.table("questions")
+        self.keys(body, _QUESTION_KEYS, "questions.")
+        raw_attributes = body.get("attributes")
+        if not isinstance(raw_attributes, Mapping) or not raw_attributes:
+            raise self.fail(
+                "questions.attributes", f"expected a table of name = property, found {raw_attributes!r}"
+            )
+        attributes: dict[str, str] = {}
+        for name, value in raw_attributes.items():
+            key = f"questions.attributes.{name}"
+            if value == CLASS_ATTRIBUTE:
+                attributes[name] = CLASS_ATTRIBUTE
+                continue
+            iri = self.iri(prefixes, key, value)
+            self.check_property(graph, key, str(value), iri)
+            attributes[name] = iri
+        raw_relations = body.get("relations", {})
+        if not isinstance(raw_relations, Mapping):
+            raise self.fail("questions.relations", f"expected a table, found {raw_relations!r}")
+        relations: dict[str, RelationRule] = {}
+        for name, rule in raw_relations.items():
+            key = f"questions.relations.{name}"
+            orders = [o for o in _RELATION_ORDERS if isinstance(rule, Mapping) and o in rule]
+            if not isinstance(rule, Mapping) or "property" not in rule or len(orders) != 1 or len(rule) != 2:
+                raise self.fail(
+                    key,
+                    f'expected {{ property = "prefix:p", less = "prefix:measure" }} (or more), found {rule!r}',
+                )
+            prop = self.iri(prefixes, key, rule["property"])
+            measure = self.iri(prefixes, key, rule[orders[0]])
+            for iri, shown in ((prop, rule["property"]), (measure, rule[orders[0]])):
+                if not _mentioned(graph, iri):
+                    raise self.fail(key, f"{shown!r} is not in the ontology")
+            relations[name] = RelationRule(name, prop, measure, -1 if orders[0] == "less" else 1)
+        margin = body.get("margin", 0.0)
+        if isinstance(margin, bool) or not isinstance(margin, int | float) or not 0 <= margin < 1e6:
+            raise self.fail("questions.margin", f"expected a number ≥ 0, found {margin!r}")
+        return QuestionSchema(MappingProxyType(attributes), MappingProxyType(relations), float(margin))
 
     def check_property(self, graph: rdflib.Graph, key: str, name: str, iri: str) -> None:
         from rdflib import RDF, RDFS, URIRef
