@@ -56,6 +56,20 @@ def _cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from mmreason.qa.clevr_eval import evaluate_questions
+
+    report = evaluate_questions(
+        _world(args), args.scenes, args.questions, images=args.images, limit=args.limit, progress=True
+    )
+    print(report.table())
+    print(f"{report.seconds_per_question * 1000:.1f} ms per question")
+    if args.json:
+        Path(args.json).write_text(report.to_json() + "\n", encoding="utf-8")
+        print(f"wrote {args.json}")
+    return 0
+
+
 def _cmd_train_clip(args: argparse.Namespace) -> int:
     from mmreason.vision.train import TrainConfig, train_clip
 
@@ -329,6 +343,19 @@ def _parser() -> argparse.ArgumentParser:
         help="also write OUT/labels.csv, the training labels train-clip reads",
     )
     render.set_defaults(run=_cmd_render)
+
+    evaluate = sub.add_parser(
+        "eval", help="accuracy on a CLEVR questions.json per family, from the images and the true scenes"
+    )
+    _world_option(evaluate)
+    evaluate.add_argument("--scenes", required=True, help="CLEVR's scenes.json (the true scene graphs)")
+    evaluate.add_argument("--questions", required=True, help="CLEVR's questions.json (question, answer)")
+    evaluate.add_argument(
+        "--images", default=None, help="the folder of the scenes' images, to answer from them"
+    )
+    evaluate.add_argument("--limit", type=int, default=None, help="only the first N questions")
+    evaluate.add_argument("--json", default=None, metavar="FILE", help="also write the report as JSON")
+    evaluate.set_defaults(run=_cmd_eval)
 
     train_clip = sub.add_parser("train-clip", help="train a world's CLIP model on its labelled images (CPU)")
     _world_option(train_clip)

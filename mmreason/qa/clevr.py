@@ -23,10 +23,11 @@ world's vocabulary.
 ...     {"type": "relate", "inputs": [2], "side_inputs": ["left"]},
 ...     {"type": "query_color", "inputs": [3]},
 ... ]
->>> execute(program, scene)
-Traceback (most recent call last):
-...
-mmreason.qa.clevr.ProgramError: node 4: query_color needs one object, found a set of 1
+>>> try:
+...     execute(program, scene)
+... except ProgramError as exc:
+...     print(exc)
+node 4: query_color needs one object, found a set of 1
 >>> execute(program[:4] + [{"type": "unique", "inputs": [3]}, {"type": "query_color", "inputs": [4]}], scene)
 'blue'
 """
@@ -55,6 +56,7 @@ __all__ = [
     "node_function",
     "read_questions",
     "read_scenes",
+    "run_nodes",
 ]
 
 #: The question families reported, in CLEVR's order of its template files.
@@ -140,6 +142,14 @@ def execute(program: Sequence[Mapping[str, Any]], scene: TableScene) -> str:
     Raises:
         ProgramError: a node cannot run (the message names the node and why).
     """
+    outputs = run_nodes(program, scene)
+    if not outputs:
+        raise ProgramError("an empty program has no answer")
+    return answer_text(outputs[-1])
+
+
+def run_nodes(program: Sequence[Mapping[str, Any]], scene: TableScene) -> list[Any]:
+    """Every node's output, in order: sets of object indices, an object index, a count, a value."""
     outputs: list[Any] = []
     everything = frozenset(range(len(scene.objects)))
     for index, node in enumerate(program):
@@ -151,9 +161,7 @@ def execute(program: Sequence[Mapping[str, Any]], scene: TableScene) -> str:
                 f"node {index}: {name}: inputs {node.get('inputs')!r} name no earlier node"
             ) from None
         outputs.append(_run(index, name, inputs, _side(node), scene, everything))
-    if not outputs:
-        raise ProgramError("an empty program has no answer")
-    return answer_text(outputs[-1])
+    return outputs
 
 
 def answer_text(value: Any) -> str:

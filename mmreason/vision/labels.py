@@ -34,6 +34,7 @@ import csv
 import hashlib
 import io
 import itertools
+import json
 import math
 import warnings
 from collections.abc import Iterable, Sequence
@@ -50,7 +51,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HEADER",
+    "IMAGES_FOLDER",
     "LABELS_FILE",
+    "SCENES_FILE",
     "TYPE_PROPERTY",
     "LabelRow",
     "Labels",
@@ -65,6 +68,10 @@ HEADER: tuple[str, ...] = ("image", "x0", "y0", "x1", "y1", "property", "value")
 TYPE_PROPERTY = "a"
 #: The file name :func:`write_renders` gives the labels it writes.
 LABELS_FILE = "labels.csv"
+#: A renderer whose truth has ``scene_record`` writes CLEVR's layout: images here, and ...
+IMAGES_FOLDER = "images"
+#: ... every scene's record in one file, under ``"scenes"``.
+SCENES_FILE = "scenes.json"
 
 Box = tuple[float, float, float, float]
 
@@ -387,11 +394,19 @@ def _write_renders_impl(
     folder.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
     rows: list[tuple[str, Box | None, str, str]] = []
+    records: list[dict[str, Any]] = []
     for seed in tqdm(seeds, desc=f"render {world.name}", disable=not progress):
         image, truth = render(seed)
-        png = folder / f"{getattr(truth, 'scene_id', None) or seed}.png"
+        name = f"{getattr(truth, 'scene_id', None) or seed}.png"
+        if hasattr(truth, "scene_record"):
+            # A collection in CLEVR's layout: images/ and one scenes.json, image_index by position.
+            (folder / IMAGES_FOLDER).mkdir(exist_ok=True)
+            png = folder / IMAGES_FOLDER / name
+            records.append(truth.scene_record(len(records), name))
+        else:
+            png = folder / name
         image.save(png)
-        if hasattr(truth, "to_json"):
+        if hasattr(truth, "to_json") and not hasattr(truth, "scene_record"):
             png.with_suffix(".json").write_text(truth.to_json() + "\n", encoding="utf-8")
         paths.append(png)
         if labels:
@@ -405,7 +420,12 @@ def _write_renders_impl(
                 clipped = None if box is None else _clip(box, image.size)
                 if box is None or clipped is not None:
                     name = prop if prop == TYPE_PROPERTY else world.curie(prop)
-                    rows.append((png.name, clipped, name, world.curie(value)))
+                    rows.append((png.relative_to(folder).as_posix(), clipped, name, world.curie(value)))
+    if records:
+        info = {"world": world.name, "renderer": world.renderer, "seeds": [seeds.start, seeds.stop - 1]}
+        (folder / SCENES_FILE).write_text(
+            json.dumps({"info": info, "scenes": records}) + "\n", encoding="utf-8"
+        )
     if labels:
         write_labels(folder / LABELS_FILE, rows)
     return paths
