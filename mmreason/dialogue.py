@@ -149,6 +149,10 @@ class Conversation:
 
             steps.append(_ground_step(scene))
         self._next_baseline: dict[str, str] = {}
+        composed = self._compose(question, scene, steps)
+        if composed is not None:
+            self.turns.append(composed)
+            return composed
         program, how, referents = self._read(question)
         steps.append(Step("parse", f"{program!r}" + (f" ({how})" if how else ""), program.confidence))
         if program.confidence < ASK_BACK:
@@ -158,6 +162,70 @@ class Conversation:
         answer = reasoner.executor.run(program, scene, steps=steps, referents=referents)
         self._remember(program, answer, scene)
         self.turns.append(answer)
+        return answer
+
+    def tell(self, statement: str) -> Answer:
+        """Take a statement that introduces an object ("There is a small red thing."): from now on
+        "it" is that object. The answer's value is the object's id (None when no single object
+        fits, and its text says why).
+
+        Raises:
+            InvalidInputError: the world has no compositional grammar, or it does not read the statement.
+        """
+        with self.reasoner._lock:
+            return self._tell(statement)
+
+    def _tell(self, statement: str) -> Answer:
+        from mmreason.qa.clevr import ProgramError, run_nodes
+        from mmreason.qa.scene_programs import describe_program, table_scene
+
+        scene = self._scene()
+        world = self.reasoner.world
+        if world is None or world.questions is None or scene is None:
+            raise InvalidInputError(
+                "statements are read in a world with a [questions] table, about a picture"
+            )
+        program = self.reasoner.compositional.parse_statement(statement, it=self._it(scene))
+        if program is None:
+            raise InvalidInputError(
+                f"not understood as a statement that introduces one object: {statement!r} "
+                "(e.g. 'There is a small red thing.')"
+            )
+        steps = (Step("parse", f"CLEVR program: {describe_program(program)}", 1.0),)
+        try:
+            chosen = run_nodes(program, table_scene(scene, world))[-1]
+        except ProgramError as exc:
+            answer = Answer(statement, None, 0.0, steps, text=f"no single object fits: {exc}")
+        else:
+            obj = scene.objects[chosen]
+            self._refer_to(obj.type.concept.iri, (obj.id,))
+            answer = Answer(statement, obj.id, 1.0, steps, text=f"noted: {obj.id}", about=(obj.id,))
+        self.turns.append(answer)
+        return answer
+
+    def _it(self, scene: Any) -> int | None:
+        """The index in ``scene`` of the one object "it" refers to, if there is one."""
+        ids = [o.id for o in scene.objects]
+        if len(self.state.referents) == 1 and self.state.referents[0] in ids:
+            return ids.index(self.state.referents[0])
+        return None
+
+    def _compose(self, question: Any, scene: Any, steps: list[Step]) -> Answer | None:
+        """A compositional (CLEVR-style) question, in a world with a ``[questions]`` table; None
+        when the world has none or its grammar does not read the question."""
+        world = self.reasoner.world
+        if world is None or world.questions is None or scene is None or not isinstance(question, str):
+            return None
+        from mmreason.qa.scene_programs import answer_program
+
+        program = self.reasoner.compositional.parse(question, it=self._it(scene))
+        if program is None:
+            return None
+        answer = answer_program(question, program, scene, world, steps=steps)
+        if answer.about:
+            cls = _object_class(scene, answer.about)
+            if cls is not None:
+                self._refer_to(cls, answer.about)
         return answer
 
     def _ask_back(self, question: str, program: Program, steps: list[Step]) -> Answer:

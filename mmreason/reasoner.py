@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from mmreason.answer import Answer, Step
 from mmreason.devices import DeviceLike, resolve_device
-from mmreason.errors import ImageError
+from mmreason.errors import ImageError, WorldError
 
 if TYPE_CHECKING:
     import torch
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from mmreason.gnn.complete import Completion
     from mmreason.gnn.predictor import LinkPredictor
     from mmreason.kg.graph import KnowledgeGraph
+    from mmreason.qa.compose import CompositionalParser
     from mmreason.qa.executor import Executor
     from mmreason.qa.parser import QuestionParser
     from mmreason.scenarios import Scenario, WhatIfResult
@@ -103,6 +104,7 @@ class Reasoner:
             seed=seed,
         )
         self._parser: QuestionParser | None = None
+        self._compositional: CompositionalParser | None = None
         self._scenes: dict[str, SceneGraph] = {}
         self._others: dict[str, Reasoner] = {}
         self._lock = threading.RLock()
@@ -197,6 +199,18 @@ class Reasoner:
             examples = self.world.examples if self.world is not None else ()
             self._parser = QuestionParser(lexicon, examples=examples)
         return self._parser
+
+    @property
+    def compositional(self) -> CompositionalParser:
+        """The parser of compositional (CLEVR-style) questions, for a world with a ``[questions]`` table."""
+        if self._compositional is None:
+            from mmreason.qa.compose import CompositionalParser
+
+            if self.world is None or self.world.questions is None:
+                name = "this Reasoner" if self.world is None else f"the world {self.world.name!r}"
+                raise WorldError(f"{name} has no [questions] table, so no compositional questions")
+            self._compositional = CompositionalParser.for_world(self.world)
+        return self._compositional
 
     def _vision_world(self) -> World:
         if self.world is None or self.world.vision is None:

@@ -5,7 +5,8 @@ nodes, each a function with its inputs (indices of earlier nodes) and side
 inputs (a value or a relation name). This module reads CLEVR's ``scenes.json``
 and ``questions.json`` (the v1.0 keys ``function``/``value_inputs`` and the
 generator's ``type``/``side_inputs`` alike) and runs programs on a
-:class:`TableScene`: objects as attribute name → value, and for each relation
+:class:`TableScene` (one function of our own, ``refer[i]``, is object ``i``: the
+one an earlier turn of a conversation picked): objects as attribute name → value, and for each relation
 ``relationships[name][i]``, the objects that stand ``name`` of object ``i``.
 
 Attribute names (``color``, ``shape`` ...) and relation names (``left`` ...)
@@ -13,23 +14,23 @@ are whatever the world's ``[questions]`` table declares; nothing here knows a
 world's vocabulary.
 
 >>> scene = TableScene(
-...     objects=({"shape": "cube", "color": "red"}, {"shape": "sphere", "color": "blue"}),
+...     objects=({"kind": "box", "tone": "dark"}, {"kind": "ring", "tone": "light"}),
 ...     relationships={"left": ((1,), ())},
 ... )
 >>> program = [
 ...     {"type": "scene", "inputs": []},
-...     {"type": "filter_shape", "inputs": [0], "side_inputs": ["cube"]},
+...     {"type": "filter_kind", "inputs": [0], "side_inputs": ["box"]},
 ...     {"type": "unique", "inputs": [1]},
 ...     {"type": "relate", "inputs": [2], "side_inputs": ["left"]},
-...     {"type": "query_color", "inputs": [3]},
+...     {"type": "query_tone", "inputs": [3]},
 ... ]
 >>> try:
 ...     execute(program, scene)
 ... except ProgramError as exc:
 ...     print(exc)
-node 4: query_color needs one object, found a set of 1
->>> execute(program[:4] + [{"type": "unique", "inputs": [3]}, {"type": "query_color", "inputs": [4]}], scene)
-'blue'
+node 4: query_tone needs one object, found a set of 1
+>>> execute(program[:4] + [{"type": "unique", "inputs": [3]}, {"type": "query_tone", "inputs": [4]}], scene)
+'light'
 """
 
 from __future__ import annotations
@@ -196,6 +197,10 @@ def _run(
     objects = scene.objects
     if name == "scene":
         return everything
+    if name == "refer":  # not CLEVR's: the object an earlier turn of a conversation picked
+        if len(side) != 1 or not side[0].isdigit() or int(side[0]) not in everything:
+            raise ProgramError(f"node {index}: refer: {side!r} names no object of the scene")
+        return int(side[0])
     if name.startswith("filter_"):
         attribute = _attribute(index, name, name.removeprefix("filter_"), scene)
         if len(side) != 1:

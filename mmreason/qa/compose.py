@@ -4,16 +4,17 @@ The grammar is CLEVR's question families (exist, count, query, chained
 relations, and/or, "same <attribute> as", comparisons of attributes and of
 counts), read by a small backtracking parser. Every word it matches against
 the scene comes from the world: attribute values and object classes by their
-``rdfs:label`` and ``skos:altLabel`` (so "ball" is a sphere and "shiny" is
-metal where the ontology says so), attribute names the same way, relations by
+``rdfs:label`` and ``skos:altLabel`` (so a synonym names the same value as its
+label), attribute names the same way, relations by
 the labels of the properties ``[questions.relations]`` names, and a
 property's ``skos:hiddenLabel`` as the phrase that asks for it without naming
 it ("what is it made of?"). Only English function words live here.
 
->>> from mmreason.worlds import bundled_world_dir
->>> parser = CompositionalParser.for_world(bundled_world_dir("tabletop"))
->>> [n["type"] for n in parser.parse("What colour is the ball left of the big cube?")]
-['scene', 'filter_size', 'filter_shape', 'unique', 'relate', 'filter_shape', 'unique', 'query_color']
+>>> from mmreason.worlds import bundled_worlds, resolve_world
+>>> world = next(name for name in bundled_worlds() if resolve_world(name).questions is not None)
+>>> parser = CompositionalParser.for_world(world)
+>>> [n["type"] for n in parser.parse("How many things are there?")]
+['scene', 'count']
 >>> parser.parse("What is the meaning of life?") is None
 True
 """
@@ -183,6 +184,8 @@ def _shape_property(graph: Any, world: World) -> list[str]:
 
 
 _TOKEN = re.compile(r"[a-z0-9']+|[;,]")
+# "to its left" is "to the left of it"; "on its right side", "on the right side of it".
+_ITS_SIDE = re.compile(r"\b(to|on) its (\w+)( side)?\b")
 
 
 class CompositionalParser:
@@ -196,13 +199,36 @@ class CompositionalParser:
     def for_world(cls, world: World | str | Path) -> CompositionalParser:
         return cls(Lexicon.for_world(world))
 
-    def parse(self, question: str) -> list[dict[str, Any]] | None:
-        """The program of ``question``, or None when the grammar does not cover it."""
-        tokens = _TOKEN.findall(question.lower().replace("’", "'"))
+    def parse(self, question: str, *, it: int | None = None) -> list[dict[str, Any]] | None:
+        """The program of ``question``, or None when the grammar does not cover it.
+
+        ``it``: the index of the object "it" refers to (an earlier turn's answer), when one does;
+        the program then starts from a ``refer`` node naming it.
+        """
+        text = _ITS_SIDE.sub(r"\1 the \2\3 of it", question.lower().replace("’", "'"))
+        tokens = _TOKEN.findall(text)
         tokens = [t.removesuffix("'s") if t.endswith("'s") and t != "that's" else t for t in tokens]
         if not tokens:
             return None
-        for tree, end in self._question(tokens, 0, None):
+        bound: Node | None = None if it is None else ("refer", int(it))
+        for tree, end in self._question(tokens, 0, bound):
+            if end == len(tokens):
+                return _linear(tree)
+        return None
+
+    def parse_statement(self, statement: str, *, it: int | None = None) -> list[dict[str, Any]] | None:
+        """The program of a statement that introduces one object ("There is a small red thing."),
+        ending in the ``unique`` that picks it; None when the grammar does not read it."""
+        tokens = _TOKEN.findall(_ITS_SIDE.sub(r"\1 the \2\3 of it", statement.lower().replace("’", "'")))
+        bound: Node | None = None if it is None else ("refer", int(it))
+        start = (
+            self._words(tokens, 0, "there is")
+            or self._words(tokens, 0, "there's")
+            or self._words(tokens, 0, "look at")
+        )
+        if start is None:
+            return None
+        for tree, end in self._np_obj(tokens, start, bound):
             if end == len(tokens):
                 return _linear(tree)
         return None
@@ -282,6 +308,13 @@ class CompositionalParser:
         k = self._word(t, i, *_COPULA)
         if k is not None:
             starts.add(k)
+        if it is not None:
+            for s in sorted(starts):
+                k = self._word(t, s, "share", "shares", "have", "has")
+                k = self._word(t, k, "its") if k is not None else None
+                found = self._attribute(t, k) if k is not None else None
+                if found is not None:
+                    yield ("same", found[0], it), found[1]
         for s in sorted(starts):
             s2 = self._optional(t, s, "located", "positioned", "standing", "sitting")
             for relation, end in self._relation(t, s2):
@@ -440,6 +473,13 @@ class CompositionalParser:
                             yield ("query", attribute, obj), stop
                     if end == len(t) and self.lexicon.class_attribute and obj != it:
                         yield ("query", self.lexicon.class_attribute, obj), end
+        # what about its <attribute> / and its <attribute> / how about its <attribute>
+        if it is not None:
+            j = self._words(t, i, "what about") or self._words(t, i, "how about") or self._word(t, i, "and")
+            k = self._word(t, j, "its") if j is not None else None
+            found = self._attribute(t, k) if k is not None else None
+            if found is not None:
+                yield ("query", found[0], it), found[1]
         # how big is <obj>
         for phrase, attribute in self.lexicon.asked_as.items():
             j = self._phrase(t, i, phrase)
@@ -575,6 +615,8 @@ def _linear(tree: Node) -> list[dict[str, Any]]:
         kind = node[0]
         if kind == "scene":
             return emit("scene", [])
+        if kind == "refer":
+            return emit("refer", [], [str(node[1])])
         if kind == "filter":
             return emit(f"filter_{node[1]}", [walk(node[3])], [node[2]])
         if kind == "unique":

@@ -9,7 +9,7 @@ the most probable reading of every object; its confidence is the share of
 scenes drawn from the grounded distributions (each object's attributes, by
 CLIP's probabilities) on which the program gives the same answer, times the
 picture's reliability. A question whose program cannot run on the picture (a
-"the cube" when two cubes or none were found) gets no answer, and says why.
+"the X" where two or none were found) gets no answer, and says why.
 """
 
 from __future__ import annotations

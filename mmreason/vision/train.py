@@ -116,7 +116,8 @@ class TrainConfig:
 
     @classmethod
     def for_world(cls, world: World | str | Path, **settings: Any) -> TrainConfig:
-        """A world's config: ``settings``, over its manifest's ``[training] steps``/``seed``, over defaults.
+        """A world's config: ``settings``, over its manifest's ``[training] steps``/``seed``/``rounds``,
+        over defaults.
 
         Raises:
             InvalidInputError: a setting that is not a field of TrainConfig, or a bad value.
@@ -130,7 +131,7 @@ class TrainConfig:
             raise InvalidInputError(f"unknown TrainConfig settings {unknown}; known: {', '.join(names)}")
         resolved = resolve_world(world)
         manifest: dict[str, int] = {}
-        for key, least in (("steps", 1), ("seed", 0)):
+        for key, least in (("steps", 1), ("seed", 0), ("rounds", 1)):
             if key not in resolved.training:
                 continue
             value = resolved.training[key]

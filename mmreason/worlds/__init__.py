@@ -82,7 +82,7 @@ _VISION_KEYS = {
     "proposer",
     "focus",
 }
-_TRAINING_KEYS = {"labels", "steps", "seed"}
+_TRAINING_KEYS = {"labels", "steps", "seed", "rounds"}
 _DEMO_KEYS = {"questions", "seeds", "images", "scenarios"}
 _QUESTION_KEYS = {"attributes", "relations", "margin"}
 _RELATION_ORDERS = ("less", "more")
@@ -583,7 +583,8 @@ class _Reader:
             if not isinstance(rule, Mapping) or "property" not in rule or len(orders) != 1 or len(rule) != 2:
                 raise self.fail(
                     key,
-                    f'expected {{ property = "prefix:p", less = "prefix:measure" }} (or more), found {rule!r}',
+                    'expected { property = "prefix:p", less = "prefix:measure" } (or more), '
+                    f"found {rule!r}",
                 )
             prop = self.iri(prefixes, key, rule["property"])
             measure = self.iri(prefixes, key, rule[orders[0]])

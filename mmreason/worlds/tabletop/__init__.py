@@ -2,11 +2,15 @@
 
 Its ontology, manifest and CLIP model are data in ``graphs/tabletop/``; the
 code its manifest names lives here: the renderer (:func:`render_scene`, a ray
-caster of our own whose truth is a record of CLEVR's ``scenes.json``).
+caster of our own whose truth is a record of CLEVR's ``scenes.json``), the
+region proposer (:func:`propose_regions`, the boxes of a small detector
+trained on renders, :mod:`mmreason.worlds.tabletop.detector`) and the reader
+of where things stand and how big they are (:func:`read_geometry`).
 """
 
 from __future__ import annotations
 
+from mmreason.worlds.tabletop.readers import propose_regions, read_geometry
 from mmreason.worlds.tabletop.render import (
     COLOURS,
     HEIGHT,
@@ -33,6 +37,8 @@ __all__ = [
     "WIDTH",
     "TableObject",
     "TabletopTruth",
+    "propose_regions",
+    "read_geometry",
     "render_masks",
     "render_scene",
 ]
