@@ -136,3 +136,44 @@ def _yes(found: Any) -> str:
 
 def _round(question: str, answer: str, kind: str, depends_on: int | None) -> dict[str, Any]:
     return {"question": question, "answer": answer, "type": kind, "depends_on": depends_on}
+
+
+def truth_scene(record: Mapping[str, Any], image_id: str = "truth") -> Any:
+    """The scene record as a grounded scene graph with certainty: the true-scene-graph ceiling."""
+    from types import MappingProxyType
+
+    import numpy as np
+
+    from mmreason.vision.grounding import Attribute, GroundedObject, SceneGraph
+    from mmreason.vision.vocabulary import TYPE, Vocabulary
+    from mmreason.worlds.tabletop import TT_IRI
+
+    vocabulary = Vocabulary.from_world("tabletop")
+    right = np.array(record["directions"]["right"][:2], dtype=float)
+    behind = np.array(record["directions"]["behind"][:2], dtype=float)
+    objects = []
+    counts: dict[str, int] = {}
+    for obj in record["objects"]:
+        kind = vocabulary.concept(TYPE, obj["shape"])
+        number = counts.get(kind.name, 0)
+        counts[kind.name] = number + 1
+        attributes = {
+            TT_IRI + prop: Attribute.of(vocabulary.concept(TT_IRI + prop, obj[key]), 1.0)
+            for key, prop in (("color", "colour"), ("material", "material"), ("size", "size"))
+        }
+        ground = np.array(obj["3d_coords"][:2], dtype=float)
+        objects.append(
+            GroundedObject(
+                id=f"{kind.name.lower()}-{number}",
+                type=Attribute.of(kind, 1.0),
+                bbox=tuple(obj["bbox"]),
+                source="truth",
+                attributes=MappingProxyType(attributes),
+                measures=MappingProxyType(
+                    {TT_IRI + "across": float(ground @ right), TT_IRI + "depth": float(ground @ behind)}
+                ),
+            )
+        )
+    return SceneGraph(
+        image_id, (320, 240), MappingProxyType({}), tuple(objects), proposer="truth", model="truth"
+    )

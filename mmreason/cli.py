@@ -193,7 +193,7 @@ def _cmd_ask(args: argparse.Namespace) -> int:
 
 
 def _cmd_chat(args: argparse.Namespace) -> int:
-    from mmreason.errors import QuestionNotUnderstoodError
+    from mmreason.errors import InvalidInputError, QuestionNotUnderstoodError
 
     image = _image(args.image)
     if image is not None:
@@ -220,9 +220,14 @@ def _cmd_chat(args: argparse.Namespace) -> int:
         if not question:
             continue
         asked += 1
+        # A line that ends with a full stop is a statement ("There is a small red thing.") in a world
+        # whose grammar reads them.
+        statement = (
+            question.endswith(".") and reasoner.world is not None and reasoner.world.questions is not None
+        )
         try:
-            _print_answer(chat.ask(question), as_json=args.json)
-        except QuestionNotUnderstoodError as exc:
+            _print_answer(chat.tell(question) if statement else chat.ask(question), as_json=args.json)
+        except (QuestionNotUnderstoodError, InvalidInputError) as exc:
             failed += 1
             print(f"mmreason: {exc}", file=sys.stderr)
     if args.save:

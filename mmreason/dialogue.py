@@ -216,17 +216,38 @@ class Conversation:
         world = self.reasoner.world
         if world is None or world.questions is None or scene is None or not isinstance(question, str):
             return None
+        from mmreason.qa.clevr import node_function
         from mmreason.qa.scene_programs import answer_program
 
-        program = self.reasoner.compositional.parse(question, it=self._it(scene))
+        names = {iri: name for name, iri in world.questions.attributes.items()}
+        program = self.reasoner.compositional.parse(
+            question,
+            it=self._it(scene),
+            attribute=names.get(self.state.attribute or ""),
+            mentioned=self._mentioned(scene),
+        )
         if program is None:
             return None
         answer = answer_program(question, program, scene, world, steps=steps)
+        last = node_function(program[-1])
+        if last.startswith("query_"):
+            self.state.attribute = world.questions.attributes.get(last.removeprefix("query_"))
         if answer.about:
             cls = _object_class(scene, answer.about)
             if cls is not None:
                 self._refer_to(cls, answer.about)
         return answer
+
+    def _mentioned(self, scene: Any) -> list[int]:
+        """Indices in ``scene`` of the objects earlier turns named, most recent first, "it" left out."""
+        ids = [o.id for o in scene.objects]
+        out: list[int] = []
+        for mention in reversed(self.state.mentions):
+            for object_id in mention.get("ids", ()):
+                if object_id in ids and ids.index(object_id) not in out:
+                    out.append(ids.index(object_id))
+        current = self._it(scene)
+        return [i for i in out if i != current]
 
     def _ask_back(self, question: str, program: Program, steps: list[Step]) -> Answer:
         """A reading the parser is unsure of is not answered: the answer asks which was meant."""

@@ -5,9 +5,14 @@ nodes, each a function with its inputs (indices of earlier nodes) and side
 inputs (a value or a relation name). This module reads CLEVR's ``scenes.json``
 and ``questions.json`` (the v1.0 keys ``function``/``value_inputs`` and the
 generator's ``type``/``side_inputs`` alike) and runs programs on a
-:class:`TableScene` (one function of our own, ``refer[i]``, is object ``i``: the
-one an earlier turn of a conversation picked): objects as attribute name → value, and for each relation
+:class:`TableScene`: objects as attribute name → value, and for each relation
 ``relationships[name][i]``, the objects that stand ``name`` of object ``i``.
+
+Functions beyond CLEVR's serve conversations: ``refer[i]`` is object ``i`` (the
+one an earlier turn picked), ``mentioned[i,j,...]`` the objects earlier turns
+named (most recent first), ``latest`` the most recent of those a set holds, and
+``extreme[relation]`` (CLEVR-Dialog's captions: "in front of all things") the
+objects of a set that stand so of every other object.
 
 Attribute names (``color``, ``shape`` ...) and relation names (``left`` ...)
 are whatever the world's ``[questions]`` table declares; nothing here knows a
@@ -201,6 +206,17 @@ def _run(
         if len(side) != 1 or not side[0].isdigit() or int(side[0]) not in everything:
             raise ProgramError(f"node {index}: refer: {side!r} names no object of the scene")
         return int(side[0])
+    if name in ("mentioned", "latest"):  # not CLEVR's: objects earlier turns named, most recent first
+        order = [int(v) for v in (side[0].split(",") if side and side[0] else []) if v.isdigit()]
+        if any(i not in everything for i in order):
+            raise ProgramError(f"node {index}: {name}: {side!r} names objects the scene lacks")
+        if name == "mentioned":
+            return frozenset(order)
+        pool = _set(index, name, inputs[0])
+        found = next((i for i in order if i in pool), None)
+        if found is None:
+            raise ProgramError(f"node {index}: latest: no object mentioned earlier fits")
+        return found
     if name.startswith("filter_"):
         attribute = _attribute(index, name, name.removeprefix("filter_"), scene)
         if len(side) != 1:
@@ -216,6 +232,13 @@ def _run(
             known = ", ".join(sorted(scene.relationships))
             raise ProgramError(f"node {index}: relate: unknown relation {side!r} (known: {known})")
         return frozenset(scene.relationships[side[0]][_one(index, name, inputs[0])])
+    if name == "extreme":  # not CLEVR's, CLEVR-Dialog's: what stands so of every other thing
+        if len(side) != 1 or side[0] not in scene.relationships:
+            raise ProgramError(f"node {index}: extreme: unknown relation {side!r}")
+        rows = scene.relationships[side[0]]
+        return frozenset(
+            i for i in _set(index, name, inputs[0]) if all(i in rows[j] for j in everything if j != i)
+        )
     if name in ("union", "intersect"):
         a, b = (_set(index, name, v) for v in inputs[:2])
         return a | b if name == "union" else a & b

@@ -22,7 +22,7 @@ True
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,6 +42,7 @@ _OTHER = {"other", "another"}
 _COPULA = {"is", "are", "has", "have", "that's"}
 _RELATIVE = {"that", "which", "who"}
 _PRONOUNS = {"it", "that", "them"}
+_EARLIER = {"previous", "earlier", "above", "former"}
 _INDEFINITE_NOUNS = {"anything", "something"}
 
 
@@ -183,6 +184,16 @@ def _shape_property(graph: Any, world: World) -> list[str]:
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What earlier turns leave for this one: what "it" is, the attribute last asked about, the
+    objects mentioned (most recent first)."""
+
+    node: Node | None = None
+    attribute: str | None = None
+    mentioned: tuple[int, ...] = ()
+
+
 _TOKEN = re.compile(r"[a-z0-9']+|[;,]")
 # "to its left" is "to the left of it"; "on its right side", "on the right side of it".
 _ITS_SIDE = re.compile(r"\b(to|on) its (\w+)( side)?\b")
@@ -199,36 +210,45 @@ class CompositionalParser:
     def for_world(cls, world: World | str | Path) -> CompositionalParser:
         return cls(Lexicon.for_world(world))
 
-    def parse(self, question: str, *, it: int | None = None) -> list[dict[str, Any]] | None:
+    def parse(
+        self,
+        question: str,
+        *,
+        it: int | None = None,
+        attribute: str | None = None,
+        mentioned: Sequence[int] = (),
+    ) -> list[dict[str, Any]] | None:
         """The program of ``question``, or None when the grammar does not cover it.
 
-        ``it``: the index of the object "it" refers to (an earlier turn's answer), when one does;
-        the program then starts from a ``refer`` node naming it.
+        What earlier turns of a conversation leave, when they do: ``it``, the index of the
+        object "it" refers to (the program then starts from a ``refer`` node naming it);
+        ``attribute``, the attribute last asked about ("and that of the red one?");
+        ``mentioned``, the objects mentioned so far, most recent first ("the previous small thing").
         """
         text = _ITS_SIDE.sub(r"\1 the \2\3 of it", question.lower().replace("’", "'"))
         tokens = _TOKEN.findall(text)
         tokens = [t.removesuffix("'s") if t.endswith("'s") and t != "that's" else t for t in tokens]
         if not tokens:
             return None
-        bound: Node | None = None if it is None else ("refer", int(it))
+        bound = _Context(None if it is None else ("refer", int(it)), attribute, tuple(mentioned))
         for tree, end in self._question(tokens, 0, bound):
             if end == len(tokens):
                 return _linear(tree)
         return None
 
-    def parse_statement(self, statement: str, *, it: int | None = None) -> list[dict[str, Any]] | None:
+    def parse_statement(
+        self, statement: str, *, it: int | None = None, mentioned: Sequence[int] = ()
+    ) -> list[dict[str, Any]] | None:
         """The program of a statement that introduces one object ("There is a small red thing."),
         ending in the ``unique`` that picks it; None when the grammar does not read it."""
         tokens = _TOKEN.findall(_ITS_SIDE.sub(r"\1 the \2\3 of it", statement.lower().replace("’", "'")))
-        bound: Node | None = None if it is None else ("refer", int(it))
+        bound = _Context(None if it is None else ("refer", int(it)), None, tuple(mentioned))
         start = (
             self._words(tokens, 0, "there is")
             or self._words(tokens, 0, "there's")
             or self._words(tokens, 0, "look at")
         )
-        if start is None:
-            return None
-        for tree, end in self._np_obj(tokens, start, bound):
+        for tree, end in self._np_obj(tokens, 0 if start is None else start, bound):
             if end == len(tokens):
                 return _linear(tree)
         return None
@@ -264,7 +284,7 @@ class CompositionalParser:
 
     # ---------------------------------------------------------------- noun phrases
 
-    def _np_set(self, t: list[str], i: int, it: Node | None, *, modifiers: bool = True) -> Alternatives:
+    def _np_set(self, t: list[str], i: int, it: _Context, *, modifiers: bool = True) -> Alternatives:
         """A description of a set of objects: [det] [other] adjectives noun [modifier]."""
         j = self._optional(t, i, *_DETERMINERS)
         j = self._optional(t, j, *_OTHER)
@@ -296,7 +316,7 @@ class CompositionalParser:
         for clause, end in self._modifier(t, j, it):
             yield _filtered(clause, filters), end
 
-    def _modifier(self, t: list[str], i: int, it: Node | None) -> Alternatives:
+    def _modifier(self, t: list[str], i: int, it: _Context) -> Alternatives:
         """What follows a noun: "that is left of <np>", "left of <np>", "the same colour as <np>"."""
         starts = {i}
         j = self._word(t, i, *_RELATIVE)
@@ -308,22 +328,27 @@ class CompositionalParser:
         k = self._word(t, i, *_COPULA)
         if k is not None:
             starts.add(k)
-        if it is not None:
+        if it.node is not None:
             for s in sorted(starts):
                 k = self._word(t, s, "share", "shares", "have", "has")
                 k = self._word(t, k, "its") if k is not None else None
                 found = self._attribute(t, k) if k is not None else None
                 if found is not None:
-                    yield ("same", found[0], it), found[1]
+                    yield ("same", found[0], it.node), found[1]
         for s in sorted(starts):
             s2 = self._optional(t, s, "located", "positioned", "standing", "sitting")
             for relation, end in self._relation(t, s2):
                 for obj, stop in self._np_obj(t, end, it):
                     yield ("relate", relation, obj), stop
+                # "in front of all things": what stands so of every other thing
+                every = self._word(t, end, "all", "every")
+                every = self._optional(t, every, "other") if every is not None else None
+                if every is not None and every < len(t) and self.lexicon.noun(t[every]) is True:
+                    yield ("extreme", relation, ("scene",)), every + 1
             for attribute, obj, stop in self._same(t, s, it):
                 yield ("same", attribute, obj), stop
 
-    def _same(self, t: list[str], i: int, it: Node | None) -> Iterator[tuple[str, Node, int]]:
+    def _same(self, t: list[str], i: int, it: _Context) -> Iterator[tuple[str, Node, int]]:
         """ "[of|with] the same <attribute> as <np>", "made of the same material as <np>"."""
         for attribute, j in self._same_head(t, i):
             k = self._word(t, j, "as")
@@ -347,17 +372,21 @@ class CompositionalParser:
             if found is not None:
                 yield found
 
-    def _np_obj(self, t: list[str], i: int, it: Node | None) -> Alternatives:
-        """One object: a description that must fit exactly one, or the pronoun."""
-        if it is not None and i < len(t) and t[i] in _PRONOUNS:
-            yield it, i + 1
+    def _np_obj(self, t: list[str], i: int, it: _Context) -> Alternatives:
+        """One object: a description that must fit exactly one, or the pronoun, or "the previous
+        <description>" (the latest mentioned object it fits)."""
+        if it.node is not None and i < len(t) and t[i] in _PRONOUNS:
+            yield it.node, i + 1
+        if it.mentioned and i + 1 < len(t) and t[i] == "the" and t[i + 1] in _EARLIER:
+            for node, end in self._np_set(t, i + 2, it, modifiers=False):
+                yield ("latest", _rebase(node, ("mentioned", it.mentioned)), it.mentioned), end
         if i < len(t) and t[i] in ("the", "a", "an"):
             for node, end in self._np_set(t, i, it):
                 yield ("unique", node), end
 
     # ------------------------------------------------------------------ questions
 
-    def _question(self, t: list[str], i: int, it: Node | None) -> Alternatives:
+    def _question(self, t: list[str], i: int, it: _Context) -> Alternatives:
         yield from self._there_is(t, i, it)
         yield from self._count(t, i, it)
         yield from self._exist(t, i, it)
@@ -365,7 +394,7 @@ class CompositionalParser:
         yield from self._compare_count(t, i, it)
         yield from self._query(t, i, it)
 
-    def _there_is(self, t: list[str], i: int, it: Node | None) -> Alternatives:
+    def _there_is(self, t: list[str], i: int, it: _Context) -> Alternatives:
         j = self._words(t, i, "there is") or self._words(t, i, "look at")
         if j is None:
             return
@@ -374,9 +403,9 @@ class CompositionalParser:
             k2 = self._optional(t, k2, "and", "then", "so")
             if k2 == k:
                 continue
-            yield from self._question(t, k2, obj)
+            yield from self._question(t, k2, _Context(obj, it.attribute, it.mentioned))
 
-    def _count(self, t: list[str], i: int, it: Node | None) -> Alternatives:
+    def _count(self, t: list[str], i: int, it: _Context) -> Alternatives:
         j = (
             self._words(t, i, "how many")
             or self._words(t, i, "what number of")
@@ -403,7 +432,7 @@ class CompositionalParser:
                 return end
         return k
 
-    def _set_predicate(self, t: list[str], i: int, it: Node | None) -> Alternatives:
+    def _set_predicate(self, t: list[str], i: int, it: _Context) -> Alternatives:
         """A set, or a set restricted by "are both P and Q" / "are either P or Q"."""
         yield from self._np_set(t, i, it)
         for head, j in self._np_set(t, i, it, modifiers=False):
@@ -424,13 +453,13 @@ class CompositionalParser:
                     for second, end in self._predicate(t, n, it):
                         yield _rebase(head, (op, first, second)), end
 
-    def _predicate(self, t: list[str], i: int, it: Node | None) -> Alternatives:
+    def _predicate(self, t: list[str], i: int, it: _Context) -> Alternatives:
         for clause, end in self._modifier(t, i, it):
             yield clause, end
         for node, end in self._np_set(t, i, it):
             yield node, end
 
-    def _exist(self, t: list[str], i: int, it: Node | None) -> Alternatives:
+    def _exist(self, t: list[str], i: int, it: _Context) -> Alternatives:
         for opener in ("are there", "is there", "does there exist", "do there exist", "are any", "is any"):
             j = self._words(t, i, opener)
             if j is None:
@@ -438,7 +467,7 @@ class CompositionalParser:
             for tree, end in self._set_predicate(t, j, it):
                 yield ("exist", tree), self._optional(t, end, "visible")
 
-    def _query(self, t: list[str], i: int, it: Node | None) -> Alternatives:
+    def _query(self, t: list[str], i: int, it: _Context) -> Alternatives:
         # what <attribute> is <obj> / which <attribute> is <obj> / what <attribute> does <obj> have
         j = self._word(t, i, "what", "which")
         if j is not None:
@@ -461,25 +490,26 @@ class CompositionalParser:
                     if n2 is not None:
                         for obj, end in self._np_obj(t, n2, it):
                             yield ("query", attribute, obj), end
-                if it is not None and self._word(t, k, "its") is not None:
+                if it.node is not None and self._word(t, k, "its") is not None:
                     found = self._attribute(t, k + 1)
                     if found is not None:
-                        yield ("query", found[0], it), found[1]
+                        yield ("query", found[0], it.node), found[1]
                 # what is <obj> made of
                 for obj, end in self._np_obj(t, k, it):
                     for phrase, attribute in self.lexicon.asked_as.items():
                         stop = self._phrase(t, end, phrase)
                         if stop is not None:
                             yield ("query", attribute, obj), stop
-                    if end == len(t) and self.lexicon.class_attribute and obj != it:
+                    if end == len(t) and self.lexicon.class_attribute and obj != it.node:
                         yield ("query", self.lexicon.class_attribute, obj), end
         # what about its <attribute> / and its <attribute> / how about its <attribute>
-        if it is not None:
+        if it.node is not None:
             j = self._words(t, i, "what about") or self._words(t, i, "how about") or self._word(t, i, "and")
             k = self._word(t, j, "its") if j is not None else None
             found = self._attribute(t, k) if k is not None else None
             if found is not None:
-                yield ("query", found[0], it), found[1]
+                yield ("query", found[0], it.node), found[1]
+        yield from self._ellipsis(t, i, it)
         # how big is <obj>
         for phrase, attribute in self.lexicon.asked_as.items():
             j = self._phrase(t, i, phrase)
@@ -502,7 +532,22 @@ class CompositionalParser:
                     if stop is not None and self._word(t, stop, "what") is not None:
                         yield ("query", attribute, obj), stop + 1 + (self._attribute(t, stop + 1) is not None)
 
-    def _compare_attribute(self, t: list[str], i: int, it: Node | None) -> Alternatives:
+    def _ellipsis(self, t: list[str], i: int, it: _Context) -> Alternatives:
+        """ "What about shape?" / "And material?" (another attribute of "it"); "What about the red
+        cube?" / "And that of the previous small thing?" (the last attribute, of another object)."""
+        j = self._words(t, i, "what about") or self._words(t, i, "how about") or self._word(t, i, "and")
+        if j is None:
+            return
+        if it.node is not None:
+            found = self._attribute(t, self._optional(t, j, "the"))
+            if found is not None:
+                yield ("query", found[0], it.node), found[1]
+        if it.attribute is not None:
+            k = self._words(t, j, "that of") or self._words(t, j, "the one of") or j
+            for obj, end in self._np_obj(t, k, it):
+                yield ("query", it.attribute, obj), end
+
+    def _compare_attribute(self, t: list[str], i: int, it: _Context) -> Alternatives:
         j = self._word(t, i, "is", "does", "are", "do")
         if j is None:
             return
@@ -541,7 +586,7 @@ class CompositionalParser:
                     for b, end in self._np_obj(t, r, it):
                         yield ("equal", attribute, a, b), end
 
-    def _compare_count(self, t: list[str], i: int, it: Node | None) -> Alternatives:
+    def _compare_count(self, t: list[str], i: int, it: _Context) -> Alternatives:
         j = self._words(t, i, "are there")
         if j is not None:
             for word, op in (("more", "greater_than"), ("fewer", "less_than"), ("less", "less_than")):
@@ -617,6 +662,12 @@ def _linear(tree: Node) -> list[dict[str, Any]]:
             return emit("scene", [])
         if kind == "refer":
             return emit("refer", [], [str(node[1])])
+        if kind == "extreme":
+            return emit("extreme", [walk(node[2])], [node[1]])
+        if kind == "mentioned":
+            return emit("mentioned", [], [",".join(map(str, node[1]))])
+        if kind == "latest":
+            return emit("latest", [walk(node[1])], [",".join(map(str, node[2]))])
         if kind == "filter":
             return emit(f"filter_{node[1]}", [walk(node[3])], [node[2]])
         if kind == "unique":

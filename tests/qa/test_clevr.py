@@ -473,3 +473,71 @@ def test_a_questions_table_naming_a_missing_property_is_refused(tmp_path):
     (folder / "world.toml").write_text(manifest)
     with pytest.raises(WorldError, match=r"questions\.attributes\.color: 'tt:hue' is not in the ontology"):
         World.load(folder)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("What colour is it?", "refer[2] query_color"),
+        ("What about its shape?", "refer[2] query_shape"),
+        ("And material?", "refer[2] query_material"),
+        ("How many things are to its left?", "refer[2] relate[left] count"),
+        ("Is there anything behind it?", "refer[2] relate[behind] exist"),
+        ("How many other things share its colour?", "refer[2] same_color count"),
+        ("Are there other objects that share its size?", "refer[2] same_size exist"),
+        ("What is the colour of the object to its right?", "refer[2] relate[right] unique query_color"),
+        # The attribute last asked about, of another object.
+        ("What about the red cube?", "scene filter_color[red] filter_shape[cube] unique query_size"),
+        ("And that of the previous small thing?", "mentioned[1,0] filter_size[small] latest[1,0] query_size"),
+    ],
+)
+def test_follow_ups_read_it_the_last_attribute_and_earlier_mentions(question, expected):
+    assert compact(PARSER.parse(question, it=2, attribute="size", mentioned=[1, 0])) == expected
+
+
+def test_without_an_earlier_turn_pronouns_and_ellipsis_are_not_parsed():
+    for question in ("What colour is it?", "And material?", "And that of the previous small thing?"):
+        assert PARSER.parse(question) is None
+
+
+@pytest.mark.parametrize(
+    ("statement", "expected"),
+    [
+        (
+            "There is a small red cube.",
+            "scene filter_size[small] filter_color[red] filter_shape[cube] unique",
+        ),
+        (
+            "A small cylinder is in front of all things.",
+            "scene extreme[front] filter_size[small] filter_shape[cylinder] unique",
+        ),
+        (
+            "There is a big ball behind all other objects.",
+            "scene extreme[behind] filter_size[large] filter_shape[sphere] unique",
+        ),
+    ],
+)
+def test_statements_that_introduce_an_object(statement, expected):
+    assert compact(PARSER.parse_statement(statement)) == expected
+    assert PARSER.parse_statement("The cube is nice.") is None
+
+
+def test_conversation_functions_give_the_answers_worked_by_hand():
+    # refer: object 3 (the gray sphere); left of it: 0, 1, 2.
+    assert execute([node("refer", side="3"), node("relate", [0], "left"), node("count", [1])], SCENE) == "3"
+    # The latest mentioned of 2, 0 that is red: 2 (the cylinder), then 0 when 2 is not mentioned.
+    program = [node("mentioned", side="2,0"), node("filter_color", [0], "red"), node("latest", [1], "2,0")]
+    assert execute([*program, node("query_shape", [2])], SCENE) == "cylinder"
+    program = [node("mentioned", side="0,2"), node("filter_color", [0], "red"), node("latest", [1], "0,2")]
+    assert execute([*program, node("query_shape", [2])], SCENE) == "cube"
+    # Behind every other thing: the blue sphere alone; in front of every other: none.
+    assert (
+        execute(
+            [node("scene"), node("extreme", [0], "behind"), node("unique", [1]), node("query_color", [2])],
+            SCENE,
+        )
+        == "blue"
+    )
+    assert execute([node("scene"), node("extreme", [0], "front"), node("count", [1])], SCENE) == "0"
+    with pytest.raises(ProgramError, match="names no object"):
+        execute([node("refer", side="9"), node("count", [0])], SCENE)

@@ -5,10 +5,14 @@ shadow on the gray table, so boxes are not cut from colour differences but
 found by a small fully convolutional network in the manner of CenterNet
 (Zhou et al., "Objects as Points", 2019): at a quarter of the picture's
 resolution it predicts a heat map peaking at each object's box centre, and at
-each peak the box's width and height, the sub-cell offset, where the object
-stands on the table (metres across and along the camera's view, from the
-table's centre) and whether it is large. Peaks are local maxima above a
-threshold.
+each peak the box's width and height, the sub-cell offset, where the centre of
+the solid projects (the box of a half-hidden thing is not centred on it) and
+whether it is large. Peaks are local maxima above a threshold; of two whose
+boxes overlap by more than 0.6 IoU the weaker is dropped. Where a thing stands
+on the table (metres along the camera's right and forward directions, from
+the table's centre) follows from where its centre projects: a cubic in the
+picture position per size, fitted by least squares on the training renders'
+records (the calibration, kept in the recipe).
 
 It is trained from a folder of renders in CLEVR's layout (``scenes.json`` and
 ``images/``), whose boxes and coordinates the renderer wrote
@@ -37,7 +41,9 @@ __all__ = ["Detection", "detect", "load_detector", "train_detector"]
 
 STRIDE = 4
 _CHANNELS = 48
-_HEADS = ("heat", "off_x", "off_y", "log_w", "log_h", "across", "depth", "large")
+_HEADS = ("heat", "off_x", "off_y", "log_w", "log_h", "centre_x", "centre_y", "large")
+#: Degree of the polynomial that maps a thing's centre in the picture to its place on the table.
+_CALIBRATION_DEGREE = 3
 _MEAN = np.array([0.5, 0.5, 0.5], dtype=np.float32)
 _THRESHOLD = 0.3
 #: The detector's folder inside the world folder, and its files.
@@ -99,6 +105,47 @@ def _tensor(torch: Any, images: Sequence[Image.Image]) -> Any:
     return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
 
 
+# --------------------------------------------------------------------------- calibration
+
+
+def _features(u: np.ndarray, v: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Monomials of the picture position, scaled to [-1, 1], up to the calibration's degree."""
+    x, y = 2 * u / size[0] - 1, 2 * v / size[1] - 1
+    return np.stack(
+        [x**i * y**j for i in range(_CALIBRATION_DEGREE + 1) for j in range(_CALIBRATION_DEGREE + 1 - i)],
+        axis=-1,
+    )
+
+
+def _calibrate(records: Sequence[Mapping[str, Any]], size: tuple[int, int]) -> dict[str, list[list[float]]]:
+    """Least squares from where a thing's centre projects (per size: a large thing's centre stands
+    higher) to where it stands on the table, in metres along the camera's right and forward
+    directions; fitted on the training renders' records."""
+    rows: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {}
+    for record in records:
+        right = np.array(record["directions"]["right"][:2], dtype=float)
+        behind = np.array(record["directions"]["behind"][:2], dtype=float)
+        for obj in record["objects"]:
+            u, v = (c + 0.5 for c in obj["pixel_coords"][:2])
+            ground = np.array(obj["3d_coords"][:2], dtype=float)
+            found = rows.setdefault(obj["size"], ([], []))
+            found[0].append(_features(np.array(u), np.array(v), size))
+            found[1].append(np.array([ground @ right, ground @ behind]))
+    out = {}
+    for name, (x, y) in rows.items():
+        coefficients, *_ = np.linalg.lstsq(np.stack(x), np.stack(y), rcond=None)
+        out[name] = coefficients.T.tolist()
+    return out
+
+
+def _place(
+    calibration: Mapping[str, Any], u: float, v: float, large: bool, size: tuple[int, int]
+) -> tuple[float, float]:
+    coefficients = np.array(calibration["large" if large else "small"])
+    across, depth = coefficients @ _features(np.array(u), np.array(v), size)
+    return float(across), float(depth)
+
+
 # ------------------------------------------------------------------------------ training
 
 
@@ -108,8 +155,6 @@ def _targets(record: Mapping[str, Any], size: tuple[int, int]) -> dict[str, np.n
     heat = np.zeros((h, w), dtype=np.float32)
     reg = np.zeros((len(_HEADS) - 1, h, w), dtype=np.float32)
     mask = np.zeros((h, w), dtype=np.float32)
-    right = np.array(record["directions"]["right"][:2], dtype=float)
-    behind = np.array(record["directions"]["behind"][:2], dtype=float)
     ys, xs = np.mgrid[0:h, 0:w]
     for obj in record["objects"]:
         x0, y0, x1, y1 = obj["bbox"]
@@ -118,14 +163,14 @@ def _targets(record: Mapping[str, Any], size: tuple[int, int]) -> dict[str, np.n
         sigma = max(0.8, min(bw, bh) / STRIDE / 6)
         heat = np.maximum(heat, np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * sigma**2)))
         ix, iy = min(int(cx), w - 1), min(int(cy), h - 1)
-        ground = np.array(obj["3d_coords"][:2], dtype=float)
+        px, py = obj["pixel_coords"][:2]
         reg[:, iy, ix] = (
             cx - ix,
             cy - iy,
             math.log(bw),
             math.log(bh),
-            float(ground @ right),
-            float(ground @ behind),
+            (px + 0.5) / STRIDE - cx,  # where the centre of the solid projects, from the box's centre
+            (py + 0.5) / STRIDE - cy,
             1.0 if obj["size"] == "large" else 0.0,
         )
         mask[iy, ix] = 1.0
@@ -204,11 +249,12 @@ def train_detector(
             bar.set_postfix(loss=f"{loss.item():.3f}")
     bar.close()
     model.eval()
+    calibration = _calibrate([records[i] for i in train], size)
     out.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(out / WEIGHTS))
     _load.cache_clear()
     held = list(range(len(records) - validation, len(records)))
-    figures = _validate(model, [images[i] for i in held], [records[i] for i in held])
+    figures = _validate(model, calibration, [images[i] for i in held], [records[i] for i in held])
     recipe = {
         "model": "centre-point detector (CenterNet-style), stride 4",
         "channels": _CHANNELS,
@@ -221,6 +267,8 @@ def train_detector(
         "lr": lr,
         "seed": seed,
         "seconds": round(time.perf_counter() - started, 1),
+        "calibration": calibration,
+        "calibration_degree": _CALIBRATION_DEGREE,
         "validation": figures,
     }
     (out / RECIPE).write_text(json.dumps(recipe, indent=2) + "\n", encoding="utf-8")
@@ -228,39 +276,61 @@ def train_detector(
 
 
 def _validate(
-    model: Any, images: Sequence[Image.Image], records: Sequence[Mapping[str, Any]]
+    model: Any,
+    calibration: Mapping[str, Any],
+    images: Sequence[Image.Image],
+    records: Sequence[Mapping[str, Any]],
 ) -> dict[str, float]:
+    """Boxes found (IoU ≥ 0.5), places on the table, sizes, and the relations they decide."""
     from mmreason.vision.proposals import box_iou
 
     found = matched = wanted = right_size = 0
     errors: list[float] = []
+    agree = pairs = 0
     for image, record in zip(images, records, strict=True):
-        detections = _decode(model, image)
+        detections = _decode(model, calibration, image)
         right = np.array(record["directions"]["right"][:2])
         behind = np.array(record["directions"]["behind"][:2])
         found += len(detections)
         wanted += len(record["objects"])
-        for obj in record["objects"]:
+        seen: dict[int, Detection] = {}
+        for k, obj in enumerate(record["objects"]):
             best = max(detections, key=lambda d: box_iou(d.bbox, tuple(obj["bbox"])), default=None)
             if best is None or box_iou(best.bbox, tuple(obj["bbox"])) < 0.5:
                 continue
             matched += 1
+            seen[k] = best
             ground = np.array(obj["3d_coords"][:2])
             errors.append(math.hypot(best.across - ground @ right, best.depth - ground @ behind))
             right_size += (best.p_large > 0.5) == (obj["size"] == "large")
+        for name, (attr, sign) in {
+            "left": ("across", -1),
+            "right": ("across", 1),
+            "front": ("depth", -1),
+            "behind": ("depth", 1),
+        }.items():
+            for i in seen:
+                for j in seen:
+                    if i != j:
+                        pairs += 1
+                        said = sign * (getattr(seen[j], attr) - getattr(seen[i], attr)) > 0.2
+                        agree += said == (j in record["relationships"][name][i])
     return {
         "recall": matched / max(wanted, 1),
         "precision": matched / max(found, 1),
         "ground_error_m_mean": float(np.mean(errors)) if errors else float("nan"),
         "ground_error_m_p95": float(np.quantile(errors, 0.95)) if errors else float("nan"),
         "size_accuracy": right_size / max(matched, 1),
+        "relation_agreement": agree / max(pairs, 1),
     }
 
 
 # ------------------------------------------------------------------------------ inference
 
 
-def _decode(model: Any, image: Image.Image, threshold: float = _THRESHOLD) -> list[Detection]:
+def _decode(
+    model: Any, calibration: Mapping[str, Any], image: Image.Image, threshold: float = _THRESHOLD
+) -> list[Detection]:
     import torch
 
     with torch.no_grad():
@@ -280,23 +350,39 @@ def _decode(model: Any, image: Image.Image, threshold: float = _THRESHOLD) -> li
             min(width, round(cx + bw / 2)),
             min(height, round(cy + bh / 2)),
         )
-        found.append(Detection(box, float(heat[y, x]), values[5], values[6], 1 / (1 + math.exp(-values[7]))))
-    return sorted(found, key=lambda d: (d.bbox[0], d.bbox[1]))
+        p_large = 1 / (1 + math.exp(-values[7]))
+        u, v = (x + 0.5 + values[1] + values[5]) * STRIDE, (y + 0.5 + values[2] + values[6]) * STRIDE
+        across, depth = _place(calibration, u, v, p_large >= 0.5, (width, height))
+        found.append(Detection(box, float(heat[y, x]), across, depth, p_large))
+    return sorted(_suppress(found), key=lambda d: (d.bbox[0], d.bbox[1]))
+
+
+def _suppress(found: list[Detection], overlap: float = 0.6) -> list[Detection]:
+    """Of two peaks whose boxes overlap by more than ``overlap`` (IoU), the weaker is dropped."""
+    from mmreason.vision.proposals import box_iou
+
+    kept: list[Detection] = []
+    for d in sorted(found, key=lambda d: -d.score):
+        if all(box_iou(d.bbox, k.bbox) <= overlap for k in kept):
+            kept.append(d)
+    return kept
 
 
 @lru_cache(maxsize=4)
-def _load(path: str) -> Any:
+def _load(path: str) -> tuple[Any, Mapping[str, Any]]:
     import torch
     from safetensors.torch import load_file
 
     model = _model(torch)
     model.load_state_dict(load_file(path))
     model.eval()
-    return model
+    recipe = json.loads((Path(path).parent / RECIPE).read_text(encoding="utf-8"))
+    return model, recipe["calibration"]
 
 
-def load_detector(folder: str | Path) -> Any:
-    """The detector stored in ``folder`` (``model.safetensors``), ready to run on the CPU."""
+def load_detector(folder: str | Path) -> tuple[Any, Mapping[str, Any]]:
+    """The detector stored in ``folder`` (``model.safetensors``, ``recipe.json`` with its
+    calibration), ready to run on the CPU."""
     path = Path(folder) / WEIGHTS
     if not path.is_file():
         raise MissingFileError(
@@ -307,7 +393,8 @@ def load_detector(folder: str | Path) -> Any:
 
 def detect(image: Image.Image, folder: str | Path) -> list[Detection]:
     """The objects the detector in ``folder`` finds in ``image``, left to right."""
-    return _decode(load_detector(folder), image.convert("RGB"))
+    model, calibration = load_detector(folder)
+    return _decode(model, calibration, image.convert("RGB"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
