@@ -6,9 +6,9 @@ found by a small fully convolutional network in the manner of CenterNet
 (Zhou et al., "Objects as Points", 2019): at a quarter of the picture's
 resolution it predicts a heat map peaking at each object's box centre, and at
 each peak the box's width and height, the sub-cell offset, where the centre of
-the solid projects (the box of a half-hidden thing is not centred on it) and
-whether it is large. Peaks are local maxima above a threshold; of two whose
-boxes overlap by more than 0.6 IoU the weaker is dropped. Where a thing stands
+the solid projects (the box of a half-hidden thing is not centred on it),
+whether it is large, whether it is metal, and its shape. Peaks are local maxima
+above a threshold; of two whose boxes overlap by more than 0.6 IoU the weaker is dropped. Where a thing stands
 on the table (metres along the camera's right and forward directions, from
 the table's centre) follows from where its centre projects: a cubic in the
 picture position per size, fitted by least squares on the training renders'
@@ -36,12 +36,13 @@ import numpy as np
 from PIL import Image
 
 from mmreason.errors import InvalidInputError, MissingFileError
+from mmreason.worlds.tabletop.render import SHAPES
 
 __all__ = ["Detection", "detect", "load_detector", "train_detector"]
 
 STRIDE = 4
 _CHANNELS = 48
-_HEADS = ("heat", "off_x", "off_y", "log_w", "log_h", "centre_x", "centre_y", "large")
+_HEADS = ("heat", "off_x", "off_y", "log_w", "log_h", "centre_x", "centre_y", "large", "metal", *SHAPES)
 #: Degree of the polynomial that maps a thing's centre in the picture to its place on the table.
 _CALIBRATION_DEGREE = 3
 _MEAN = np.array([0.5, 0.5, 0.5], dtype=np.float32)
@@ -54,13 +55,16 @@ RECIPE = "recipe.json"
 
 @dataclass(frozen=True, slots=True)
 class Detection:
-    """One object found: its box (pixels), the peak's score, where it stands, P(large)."""
+    """One object found: its box (pixels), the peak's score, where it stands, P(large), P(metal)
+    and the probability of each shape."""
 
     bbox: tuple[int, int, int, int]
     score: float
     across: float
     depth: float
     p_large: float
+    p_metal: float = 0.5
+    shapes: tuple[float, ...] = ()
 
 
 def _model(torch: Any) -> Any:
@@ -153,7 +157,7 @@ def _targets(record: Mapping[str, Any], size: tuple[int, int]) -> dict[str, np.n
     width, height = size
     h, w = height // STRIDE, width // STRIDE
     heat = np.zeros((h, w), dtype=np.float32)
-    reg = np.zeros((len(_HEADS) - 1, h, w), dtype=np.float32)
+    reg = np.zeros((9, h, w), dtype=np.float32)
     mask = np.zeros((h, w), dtype=np.float32)
     ys, xs = np.mgrid[0:h, 0:w]
     for obj in record["objects"]:
@@ -172,6 +176,8 @@ def _targets(record: Mapping[str, Any], size: tuple[int, int]) -> dict[str, np.n
             (px + 0.5) / STRIDE - cx,  # where the centre of the solid projects, from the box's centre
             (py + 0.5) / STRIDE - cy,
             1.0 if obj["size"] == "large" else 0.0,
+            1.0 if obj["material"] == "metal" else 0.0,
+            float(SHAPES.index(obj["shape"])),
         )
         mask[iy, ix] = 1.0
         heat[iy, ix] = 1.0
@@ -189,7 +195,9 @@ def _loss(torch: Any, out: Any, heat: Any, reg: Any, mask: Any) -> Any:
     m = mask.unsqueeze(1)
     regression = (f.smooth_l1_loss(out[:, 1:7] * m, reg[:, :6] * m, reduction="sum")) / count
     large = (f.binary_cross_entropy_with_logits(out[:, 7], reg[:, 6], reduction="none") * mask).sum() / count
-    return (pos + neg) / count + regression + large
+    metal = (f.binary_cross_entropy_with_logits(out[:, 8], reg[:, 7], reduction="none") * mask).sum() / count
+    shape = (f.cross_entropy(out[:, 9:], reg[:, 8].long(), reduction="none") * mask).sum() / count
+    return (pos + neg) / count + regression + large + metal + shape
 
 
 def train_detector(
@@ -284,7 +292,7 @@ def _validate(
     """Boxes found (IoU ≥ 0.5), places on the table, sizes, and the relations they decide."""
     from mmreason.vision.proposals import box_iou
 
-    found = matched = wanted = right_size = 0
+    found = matched = wanted = right_size = right_material = right_shape = 0
     errors: list[float] = []
     agree = pairs = 0
     for image, record in zip(images, records, strict=True):
@@ -303,6 +311,8 @@ def _validate(
             ground = np.array(obj["3d_coords"][:2])
             errors.append(math.hypot(best.across - ground @ right, best.depth - ground @ behind))
             right_size += (best.p_large > 0.5) == (obj["size"] == "large")
+            right_material += (best.p_metal > 0.5) == (obj["material"] == "metal")
+            right_shape += SHAPES[int(np.argmax(best.shapes))] == obj["shape"]
         for name, (attr, sign) in {
             "left": ("across", -1),
             "right": ("across", 1),
@@ -321,6 +331,8 @@ def _validate(
         "ground_error_m_mean": float(np.mean(errors)) if errors else float("nan"),
         "ground_error_m_p95": float(np.quantile(errors, 0.95)) if errors else float("nan"),
         "size_accuracy": right_size / max(matched, 1),
+        "material_accuracy": right_material / max(matched, 1),
+        "shape_accuracy": right_shape / max(matched, 1),
         "relation_agreement": agree / max(pairs, 1),
     }
 
@@ -351,9 +363,13 @@ def _decode(
             min(height, round(cy + bh / 2)),
         )
         p_large = 1 / (1 + math.exp(-values[7]))
+        p_metal = 1 / (1 + math.exp(-values[8]))
+        logits = np.array(values[9:])
+        shapes = np.exp(logits - logits.max())
+        shapes = tuple(float(p) for p in shapes / shapes.sum())
         u, v = (x + 0.5 + values[1] + values[5]) * STRIDE, (y + 0.5 + values[2] + values[6]) * STRIDE
         across, depth = _place(calibration, u, v, p_large >= 0.5, (width, height))
-        found.append(Detection(box, float(heat[y, x]), across, depth, p_large))
+        found.append(Detection(box, float(heat[y, x]), across, depth, p_large, p_metal, shapes))
     return sorted(_suppress(found), key=lambda d: (d.bbox[0], d.bbox[1]))
 
 

@@ -7,32 +7,34 @@ adds what the detector reads at each box: where the thing stands on the table
 (``tt:across`` and ``tt:depth``, metres in the camera's frame, from which the
 world's ``[questions.relations]`` decide left/right/front/behind) and its size
 (``tt:size``): a square crop, resized for CLIP, no longer shows whether a
-thing is small and near or large and far; the box at its depth does.
+thing is small and near or large and far; the box at its depth does. Shape
+and material are read twice, by CLIP on the crop and by the detector on the
+whole picture; the two distributions are joined (their normalised product).
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from mmreason.worlds.tabletop.render import HEIGHT, TT_IRI, WIDTH
+from mmreason.vision.vocabulary import TYPE
+from mmreason.worlds.tabletop.render import HEIGHT, SHAPES, TT_IRI, WIDTH
 
 if TYPE_CHECKING:
     from mmreason.vision.encoder import ClipEncoder
-    from mmreason.vision.grounding import SceneGraph
+    from mmreason.vision.grounding import Attribute, GroundedObject, SceneGraph
     from mmreason.vision.proposals import Region
     from mmreason.vision.vocabulary import Vocabulary
     from mmreason.worlds.tabletop.detector import Detection
 
 __all__ = ["propose_regions", "read_geometry"]
 
-ACROSS, DEPTH, SIZE = TT_IRI + "across", TT_IRI + "depth", TT_IRI + "size"
-LARGE, SMALL = TT_IRI + "large", TT_IRI + "small"
+ACROSS, DEPTH, SIZE, MATERIAL = TT_IRI + "across", TT_IRI + "depth", TT_IRI + "size", TT_IRI + "material"
+LARGE, SMALL, METAL, RUBBER = TT_IRI + "large", TT_IRI + "small", TT_IRI + "metal", TT_IRI + "rubber"
 
 
 def _folder() -> Path:
@@ -50,25 +52,28 @@ def _working(image: Image.Image) -> tuple[Image.Image, float, float]:
     return rgb.resize((WIDTH, HEIGHT), Image.BILINEAR), rgb.size[0] / WIDTH, rgb.size[1] / HEIGHT
 
 
-@lru_cache(maxsize=8)
-def _detections(key: str, image: Image.Image) -> tuple[Detection, ...]:
-    from mmreason.worlds.tabletop.detector import detect
-
-    working, fx, fy = _working(image)
-    found = detect(working, _folder())
-    return tuple(
-        replace(
-            d,
-            bbox=(round(d.bbox[0] * fx), round(d.bbox[1] * fy), round(d.bbox[2] * fx), round(d.bbox[3] * fy)),
-        )
-        for d in found
-    )
+_CACHE: dict[str, tuple[Detection, ...]] = {}
+_CACHE_SIZE = 8
 
 
 def _detect(image: Image.Image) -> tuple[Detection, ...]:
+    """The detector's findings on ``image``, in its own coordinates; the proposer and the reader
+    of one grounding share one run (kept for the last few pictures)."""
+    from mmreason.worlds.tabletop.detector import detect
+
     rgb = image.convert("RGB")
     key = hashlib.sha256(repr(rgb.size).encode() + rgb.tobytes()).hexdigest()
-    return _detections(key, rgb)
+    if key not in _CACHE:
+        working, fx, fy = _working(rgb)
+        found = detect(working, _folder())
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = tuple(replace(d, bbox=_scaled(d.bbox, fx, fy)) for d in found)
+    return _CACHE[key]
+
+
+def _scaled(box: tuple[int, int, int, int], fx: float, fy: float) -> tuple[int, int, int, int]:
+    return (round(box[0] * fx), round(box[1] * fy), round(box[2] * fx), round(box[3] * fy))
 
 
 def propose_regions(image: Image.Image) -> list[Region]:
@@ -83,14 +88,13 @@ def propose_regions(image: Image.Image) -> list[Region]:
 def read_geometry(
     scene: SceneGraph, image: Image.Image, *, encoder: ClipEncoder, vocabulary: Vocabulary
 ) -> SceneGraph:
-    """``scene`` with each object's place on the table and its size, read by the detector at its box."""
-    from mmreason.vision.grounding import Attribute
+    """``scene`` with what the detector reads at each box: the thing's place on the table, its
+    size, and its shape and material joined with CLIP's reading."""
     from mmreason.vision.proposals import box_iou
 
     if scene.proposer != "world":
         return scene
     detections = _detect(image)
-    sizes = {c.iri: c for c in vocabulary.of(SIZE)} if SIZE in vocabulary.values else {}
     objects = []
     for obj in scene.objects:
         best = max(detections, key=lambda d: box_iou(d.bbox, obj.bbox), default=None)
@@ -98,16 +102,58 @@ def read_geometry(
             objects.append(obj)
             continue
         obj = obj.with_measures({ACROSS: best.across, DEPTH: best.depth})
-        if LARGE in sizes and SMALL in sizes:
-            large = best.p_large >= 0.5
-            attribute = Attribute(
-                sizes[LARGE if large else SMALL],
-                sizes[LARGE if large else SMALL].label,
-                best.p_large if large else 1 - best.p_large,
-                {LARGE: best.p_large, SMALL: 1 - best.p_large},
-                how="the detector, from the box at the thing's depth",
-            )
-            obj = obj.with_attribute(SIZE, attribute)
+        size = _attribute(
+            vocabulary, SIZE, {LARGE: best.p_large, SMALL: 1 - best.p_large}, None, "the detector"
+        )
+        if size is not None:
+            obj = obj.with_attribute(SIZE, size)
+        material = _attribute(
+            vocabulary,
+            MATERIAL,
+            {METAL: best.p_metal, RUBBER: 1 - best.p_metal},
+            obj.attribute(MATERIAL),
+            "CLIP × the detector",
+        )
+        if material is not None:
+            obj = obj.with_attribute(MATERIAL, material)
+        if best.shapes:
+            shapes = {TT_IRI + name.capitalize(): p for name, p in zip(SHAPES, best.shapes, strict=True)}
+            kind = _attribute(vocabulary, TYPE, shapes, obj.type, "CLIP × the detector")
+            if kind is not None:
+                obj = replace(obj, type=kind)
         objects.append(obj)
-    note = "places on the table (metres, camera frame) and sizes read by the tabletop detector"
-    return replace(scene, objects=tuple(objects), notes=(*scene.notes, note))
+    note = (
+        "places on the table (metres, camera frame) and sizes read by the tabletop detector; "
+        "shapes and materials are CLIP's and the detector's readings joined"
+    )
+    return replace(scene, objects=_renumbered(objects), notes=(*scene.notes, note))
+
+
+def _attribute(
+    vocabulary: Vocabulary, kind: str, detector: dict[str, float], clip: Attribute | None, how: str
+) -> Attribute | None:
+    """The detector's distribution over ``kind``'s concepts, joined with CLIP's when there is one
+    (their product, normalised: two readings of one picture by models trained apart)."""
+    from mmreason.vision.grounding import Attribute
+
+    concepts = {c.iri: c for c in vocabulary.of(kind)} if kind == TYPE or kind in vocabulary.values else {}
+    if not all(iri in concepts for iri in detector):
+        return None
+    joined = dict(detector)
+    if clip is not None and clip.distribution:
+        joined = {iri: p * max(float(clip.distribution.get(iri, 0.0)), 1e-6) for iri, p in detector.items()}
+    total = sum(joined.values()) or 1.0
+    joined = {iri: p / total for iri, p in joined.items()}
+    best = max(joined, key=joined.__getitem__)
+    return Attribute(concepts[best], concepts[best].label, joined[best], joined, how=how)
+
+
+def _renumbered(objects: list[GroundedObject]) -> tuple[GroundedObject, ...]:
+    """Ids again from the (possibly changed) types, in order: ``cube-0``, ``cube-1``, ``sphere-0``."""
+    counts: dict[str, int] = {}
+    out = []
+    for obj in objects:
+        name = obj.type.concept.name.lower()
+        out.append(replace(obj, id=f"{name}-{counts.get(name, 0)}"))
+        counts[name] = counts.get(name, 0) + 1
+    return tuple(out)
