@@ -116,6 +116,9 @@ def test_it_refers_to_the_object_the_last_answer_picked(reasoner, renders):
                 continue
             chat = reasoner.conversation(image)
             first = chat.ask(f"What colour is the {obj.shape}?")
+            if first.value is None:  # perception saw a second one: said so rather than guessed
+                assert "cannot tell" in first.text
+                continue
             assert first.about and first.value == obj.color
             assert chat.ask("What is it made of?").value == obj.material
             assert chat.ask("How big is it?").value == obj.size
@@ -132,7 +135,11 @@ def test_eval_from_pictures_reports_accuracy_and_ceiling(tmp_path, reasoner):
     write_renders("tabletop", tmp_path, seed=SEEDS.start, count=4)
     write_questions(tmp_path / "scenes.json", tmp_path / "questions.json", per_scene=11)
     report = evaluate_questions(
-        "tabletop", tmp_path / "scenes.json", tmp_path / "questions.json", images=tmp_path / "images", reasoner=reasoner
+        "tabletop",
+        tmp_path / "scenes.json",
+        tmp_path / "questions.json",
+        images=tmp_path / "images",
+        reasoner=reasoner,
     )
     assert report.questions == 44 and report.ceiling == 1.0
     assert report.accuracy >= 0.85
