@@ -7,9 +7,11 @@ property, and each relation compares a measured property of two objects
 (``less``/``more`` by more than the margin). The answer is the program run on
 the most probable reading of every object; its confidence is the share of
 scenes drawn from the grounded distributions (each object's attributes, by
-CLIP's probabilities) on which the program gives the same answer, times the
-picture's reliability. A question whose program cannot run on the picture (a
-"the X" where two or none were found) gets no answer, and says why.
+their readers' probabilities; each measure moved by the world's ``spread``,
+so a relation between two things read close together is uncertain) on which
+the program gives the same answer, times the picture's reliability. A question
+whose program cannot run on the picture (a "the X" where two or none were
+found) gets no answer, and says why.
 """
 
 from __future__ import annotations
@@ -66,21 +68,31 @@ def _attribute_tables(scene: SceneGraph, world: World) -> list[dict[str, list[tu
     return tables
 
 
-def _relationships(scene: SceneGraph, world: World) -> dict[str, tuple[tuple[int, ...], ...]]:
+def _relationships(
+    scene: SceneGraph, world: World, rng: np.random.Generator | None = None
+) -> dict[str, tuple[tuple[int, ...], ...]]:
+    """Which objects stand in each relation to each; with ``rng``, on measures perturbed by
+    the world's ``spread`` (one draw per object and measure, shared by the relations using it)."""
     assert world.questions is not None
     margin = world.questions.margin
+    spread = world.questions.spread
+    drawn: dict[str, list[float]] = {}
     out = {}
     for name, rule in world.questions.relations.items():
-        measures = [obj.measure(rule.measure) for obj in scene.objects]
-        if any(m is None for m in measures):
+        read = [obj.measure(rule.measure) for obj in scene.objects]
+        if any(m is None for m in read):
             continue
+        measures = [float(m) for m in read]  # type: ignore[arg-type]
+        if rng is not None and spread.get(rule.measure):
+            if rule.measure not in drawn:
+                noise = rng.normal(0.0, spread[rule.measure], len(measures))
+                drawn[rule.measure] = [m + e for m, e in zip(measures, noise, strict=True)]
+            measures = drawn[rule.measure]
         rows = []
         for i, mine in enumerate(measures):
             rows.append(
                 tuple(
-                    j
-                    for j, theirs in enumerate(measures)
-                    if j != i and rule.sign * (theirs - mine) > margin  # type: ignore[operator]
+                    j for j, theirs in enumerate(measures) if j != i and rule.sign * (theirs - mine) > margin
                 )
             )
         out[name] = tuple(rows)
@@ -102,7 +114,11 @@ def _tables(scene: SceneGraph, world: World, *, samples: int, seed: int) -> list
                 p = p / p.sum() if p.sum() > 0 else np.full(len(pairs), 1.0 / len(pairs))
                 row[name] = pairs[int(rng.choice(len(pairs), p=p))][0]
             drawn.append(MappingProxyType(row))
-        out.append(TableScene(tuple(drawn), relationships, scene.image_id))
+        if world.questions is not None and world.questions.spread:
+            perturbed = MappingProxyType(_relationships(scene, world, rng))
+            out.append(TableScene(tuple(drawn), perturbed, scene.image_id))
+        else:
+            out.append(TableScene(tuple(drawn), relationships, scene.image_id))
     return out
 
 

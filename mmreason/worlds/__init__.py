@@ -84,7 +84,7 @@ _VISION_KEYS = {
 }
 _TRAINING_KEYS = {"labels", "steps", "seed", "rounds"}
 _DEMO_KEYS = {"questions", "seeds", "images", "scenarios"}
-_QUESTION_KEYS = {"attributes", "relations", "margin"}
+_QUESTION_KEYS = {"attributes", "relations", "margin", "spread"}
 _RELATION_ORDERS = ("less", "more")
 #: The attribute value of ``[questions] attributes`` that means an object's class.
 CLASS_ATTRIBUTE = "a"
@@ -147,6 +147,9 @@ class QuestionSchema:
     attributes: Mapping[str, str]
     relations: Mapping[str, RelationRule] = field(default_factory=lambda: MappingProxyType({}))
     margin: float = 0.0
+    #: Per measure IRI, the standard deviation of a reading from a picture about the truth;
+    #: the scenes drawn for an answer's confidence perturb each measure by it.
+    spread: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -595,7 +598,21 @@ class _Reader:
         margin = body.get("margin", 0.0)
         if isinstance(margin, bool) or not isinstance(margin, int | float) or not 0 <= margin < 1e6:
             raise self.fail("questions.margin", f"expected a number ≥ 0, found {margin!r}")
-        return QuestionSchema(MappingProxyType(attributes), MappingProxyType(relations), float(margin))
+        raw_spread = body.get("spread", {})
+        if not isinstance(raw_spread, Mapping):
+            raise self.fail("questions.spread", f"expected a table of measure = number, found {raw_spread!r}")
+        spread: dict[str, float] = {}
+        for name, sd in raw_spread.items():
+            key = f"questions.spread.{name}"
+            if isinstance(sd, bool) or not isinstance(sd, int | float) or not 0 <= sd < 1e6:
+                raise self.fail(key, f"expected a number ≥ 0, found {sd!r}")
+            iri = self.iri(prefixes, key, name)
+            if iri not in {rule.measure for rule in relations.values()}:
+                raise self.fail(key, f"{name!r} is the measure of no relation in [questions.relations]")
+            spread[iri] = float(sd)
+        return QuestionSchema(
+            MappingProxyType(attributes), MappingProxyType(relations), float(margin), MappingProxyType(spread)
+        )
 
     def check_property(self, graph: rdflib.Graph, key: str, name: str, iri: str) -> None:
         from rdflib import RDF, RDFS, URIRef

@@ -476,6 +476,26 @@ def test_a_questions_table_naming_a_missing_property_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("spread", "match"),
+    [
+        ('{ "tt:colour" = 0.1 }', r"questions\.spread\.tt:colour: 'tt:colour' is the measure of no relation"),
+        ('{ "tt:depth" = -1 }', r"questions\.spread\.tt:depth: expected a number ≥ 0, found -1"),
+        ("0.2", r"questions\.spread: expected a table of measure = number"),
+    ],
+)
+def test_a_spread_that_is_not_a_relations_measure_or_not_a_number_is_refused(tmp_path, spread, match):
+    folder = tmp_path / "w"
+    folder.mkdir()
+    source = bundled_world_dir("tabletop")
+    (folder / "tabletop.ttl").write_text((source / "tabletop.ttl").read_text())
+    manifest = (source / "world.toml").read_text().replace('encoder = "clip"\n', "")
+    lines = [f"spread = {spread}" if line.startswith("spread =") else line for line in manifest.splitlines()]
+    (folder / "world.toml").write_text("\n".join(lines) + "\n")
+    with pytest.raises(WorldError, match=match):
+        World.load(folder)
+
+
+@pytest.mark.parametrize(
     ("question", "expected"),
     [
         ("What colour is it?", "refer[2] query_color"),

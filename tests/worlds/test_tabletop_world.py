@@ -156,3 +156,28 @@ def test_the_true_scene_reading_and_the_record_agree_on_every_generated_answer(r
         scene = TableScene.from_clevr(record, ("shape", "color", "material", "size"))
         for q in generate(record, per_scene=11):
             assert execute(parser.parse(q["question"]), scene) == q["answer"], q["question"]
+
+
+def test_a_relation_between_things_read_close_together_is_not_answered_with_confidence(reasoner, renders):
+    from dataclasses import replace
+
+    from mmreason.qa.scene_programs import answer_program
+
+    image, _ = renders[0]
+    scene = reasoner.ground(image)
+    sphere = next(i for i, o in enumerate(scene.objects) if o.type.value == "sphere")
+    other = next(i for i in range(len(scene.objects)) if i != sphere)
+    program = CompositionalParser.for_world(reasoner.world).parse("Are there any things behind the sphere?")
+
+    def placed(gap):
+        depths = {sphere: 0.0, other: gap}
+        objects = tuple(
+            o.with_measures({TT_IRI + "depth": depths.get(i, -3.0 - i)}) for i, o in enumerate(scene.objects)
+        )
+        return answer_program("behind?", program, replace(scene, objects=objects), reasoner.world)
+
+    near, far = placed(0.25), placed(2.0)
+    assert near.value is True and far.value is True
+    # sd 0.19 m per thing: a gap of 0.25 m over the 0.2 m margin holds about 57% of the time.
+    assert 0.4 < near.confidence < 0.75
+    assert far.confidence > 0.95 * scene.reliability
