@@ -12,7 +12,9 @@ Functions beyond CLEVR's serve conversations: ``refer[i]`` is object ``i`` (the
 one an earlier turn picked), ``mentioned[i,j,...]`` the objects earlier turns
 named (most recent first), ``latest`` the most recent of those a set holds, and
 ``extreme[relation]`` (CLEVR-Dialog's captions: "in front of all things") the
-objects of a set that stand so of every other object.
+objects of a set that stand so of every other object; ``verify[attr:value,...]``
+whether one object has every value named ("Is it red?"), and ``negate`` the
+opposite of a yes/no ("Is it not dark?", "Are there no boxes?").
 
 Attribute names (``color``, ``shape`` ...) and relation names (``left`` ...)
 are whatever the world's ``[questions]`` table declares; nothing here knows a
@@ -246,6 +248,16 @@ def _run(
         return len(_set(index, name, inputs[0]))
     if name == "exist":
         return bool(_set(index, name, inputs[0]))
+    if name == "verify":  # not CLEVR's: whether one object has each attr:value named
+        me = _one(index, name, inputs[0])
+        pairs = [v.partition(":") for v in side]
+        if not pairs or any(not sep for _, sep, _ in pairs):
+            raise ProgramError(f"node {index}: verify needs attribute:value pairs, found {side!r}")
+        return all(objects[me][_attribute(index, name, a, scene)] == v for a, _, v in pairs)
+    if name == "negate":  # not CLEVR's: the opposite of a yes/no
+        if not isinstance(inputs[0], bool):
+            raise ProgramError(f"node {index}: negate needs a yes/no, found {inputs[0]!r}")
+        return not inputs[0]
     if name.startswith("query_"):
         attribute = _attribute(index, name, name.removeprefix("query_"), scene)
         return objects[_one(index, name, inputs[0])][attribute]

@@ -195,6 +195,30 @@ class _Context:
 
 
 _TOKEN = re.compile(r"[a-z0-9']+|[;,]")
+# Words around a question that do not change it: "Please tell me ...", "... in the picture?".
+_LEADS = (
+    "can you tell me",
+    "could you tell me",
+    "tell me",
+    "do you know",
+    "please",
+    "now",
+    "so",
+    "ok",
+    "okay",
+)
+_TRAILS = (
+    "please",
+    "in the picture",
+    "in the image",
+    "in the scene",
+    "in this picture",
+    "in this image",
+    "in this scene",
+    "on the table",
+)
+# "Isn't it red?" asks what "Is it red?" asks.
+_CONTRACTED = {"isn't": "is", "aren't": "are", "doesn't": "does", "don't": "do"}
 # "to its left" is "to the left of it"; "on its right side", "on the right side of it".
 _ITS_SIDE = re.compile(r"\b(to|on) its (\w+)( side)?\b")
 
@@ -228,13 +252,32 @@ class CompositionalParser:
         text = _ITS_SIDE.sub(r"\1 the \2\3 of it", question.lower().replace("’", "'"))
         tokens = _TOKEN.findall(text)
         tokens = [t.removesuffix("'s") if t.endswith("'s") and t != "that's" else t for t in tokens]
-        if not tokens:
-            return None
+        tokens = [_CONTRACTED.get(t, t) for t in tokens]
         bound = _Context(None if it is None else ("refer", int(it)), attribute, tuple(mentioned))
-        for tree, end in self._question(tokens, 0, bound):
-            if end == len(tokens):
-                return _linear(tree)
+        for variant in self._variants(tokens):
+            for tree, end in self._question(variant, 0, bound):
+                if end == len(variant):
+                    return _linear(tree)
         return None
+
+    def _variants(self, tokens: list[str]) -> Iterator[list[str]]:
+        """The question's words, then without the lead-ins and trailing phrases that do not change it."""
+        seen: list[list[str]] = []
+        todo = [tokens]
+        while todo:
+            t = todo.pop(0)
+            if not t or t in seen:
+                continue
+            seen.append(t)
+            yield t
+            for lead in _LEADS:
+                end = self._words(t, 0, lead)
+                if end is not None:
+                    todo.append(t[self._optional(t, end, ",") :])
+            for trail in _TRAILS:
+                words = trail.split()
+                if len(t) > len(words) and t[-len(words) :] == words:
+                    todo.append(t[: -len(words)])
 
     def parse_statement(
         self, statement: str, *, it: int | None = None, mentioned: Sequence[int] = ()
@@ -393,6 +436,7 @@ class CompositionalParser:
         yield from self._compare_attribute(t, i, it)
         yield from self._compare_count(t, i, it)
         yield from self._query(t, i, it)
+        yield from self._verify(t, i, it)
 
     def _there_is(self, t: list[str], i: int, it: _Context) -> Alternatives:
         j = self._words(t, i, "there is") or self._words(t, i, "look at")
@@ -409,6 +453,9 @@ class CompositionalParser:
         j = (
             self._words(t, i, "how many")
             or self._words(t, i, "what number of")
+            or self._words(t, i, "what is the number of")
+            or self._words(t, i, "what is the count of")
+            or self._words(t, i, "the number of")
             or self._words(t, i, "count the")
         )
         if j is None:
@@ -420,6 +467,9 @@ class CompositionalParser:
     def _tail(self, t: list[str], k: int) -> int:
         for tail in (
             "are there",
+            "can you see",
+            "do you see",
+            "can be seen",
             "are visible",
             "are in the scene",
             "are shown",
@@ -441,6 +491,7 @@ class CompositionalParser:
             for word, joiner, op in (
                 ("both", "and", "intersect"),
                 ("either", "or", "union"),
+                (None, "and", "intersect"),
                 (None, "or", "union"),
             ):
                 start = k if word is None else self._word(t, k, word)
@@ -458,19 +509,88 @@ class CompositionalParser:
             yield clause, end
         for node, end in self._np_set(t, i, it):
             yield node, end
+        # bare values: "(things that are) red", "(either) large dark (or ...)"
+        filters, j = self._values(t, self._optional(t, i, "made", "of"))
+        if filters:
+            yield _filtered(("scene",), filters), j
+
+    def _values(self, t: list[str], i: int) -> tuple[list[tuple[str, str]], int]:
+        """The values named from ``i`` on ("large red", "made of wood"), and where they end."""
+        filters: list[tuple[str, str]] = []
+        j = i
+        while j < len(t):
+            found = self.lexicon.value(t[j])
+            if found is None:
+                break
+            filters.append(found)
+            j += 1
+        return filters, j
+
+    def _verify(self, t: list[str], i: int, it: _Context) -> Alternatives:
+        """ "Is it red?", "Is the box not made of wood?", "Is the small thing a large ring?" (no);
+        "Is the box wood or paper?" asks the material."""
+        j = self._word(t, i, "is", "are", "does")
+        if j is None:
+            return
+        for obj, k in self._np_obj(t, j, it):
+            k = self._optional(t, k, "look", "looks", "seem", "seems")
+            negated = self._word(t, k, "not")
+            m = negated if negated is not None else k
+            m = self._words(t, m, "made of") or self._optional(t, m, "of")
+            m = self._optional(t, m, "a", "an")
+            filters, n = self._values(t, m)
+            if n < len(t) and self.lexicon.noun(t[n]) not in (None, True):
+                filters.append(self.lexicon.noun(t[n]))  # type: ignore[arg-type]
+                n += 1
+            elif n < len(t) and self.lexicon.noun(t[n]) is True and filters:
+                n += 1
+            if not filters:
+                continue
+            # "wood or paper": the attribute both name is asked
+            if len(filters) == 1 and negated is None and self._word(t, n, "or") is not None:
+                other = self.lexicon.value(t[n + 1]) if n + 1 < len(t) else None
+                if other is not None and other[0] == filters[0][0]:
+                    yield ("query", filters[0][0], obj), n + 2
+                continue
+            check: Node = ("verify", tuple(f"{a}:{v}" for a, v in filters), obj)
+            yield (("negate", check) if negated is not None else check), n
 
     def _exist(self, t: list[str], i: int, it: _Context) -> Alternatives:
-        for opener in ("are there", "is there", "does there exist", "do there exist", "are any", "is any"):
+        for opener in (
+            "are there",
+            "is there",
+            "does there exist",
+            "do there exist",
+            "are any",
+            "is any",
+            "can you see",
+            "do you see",
+            "can i see",
+            "does the scene contain",
+            "does the picture contain",
+            "does the image contain",
+            "does the scene have",
+            "does the picture have",
+        ):
             j = self._words(t, i, opener)
             if j is None:
                 continue
-            for tree, end in self._set_predicate(t, j, it):
-                yield ("exist", tree), self._optional(t, end, "visible")
+            # "Are there no boxes?" / "Is there not a red box?": the opposite.
+            negated = self._word(t, j, "no", "not")
+            for tree, end in self._set_predicate(t, j if negated is None else negated, it):
+                end = self._optional(t, end, "visible")
+                yield (("negate", ("exist", tree)) if negated else ("exist", tree)), end
 
     def _query(self, t: list[str], i: int, it: _Context) -> Alternatives:
         # what <attribute> is <obj> / which <attribute> is <obj> / what <attribute> does <obj> have
         j = self._word(t, i, "what", "which")
         if j is not None:
+            j = (
+                self._words(t, j, "kind of")
+                or self._words(t, j, "type of")
+                or self._words(t, j, "sort of")
+                or j
+            )
             found = self._attribute(t, j)
             if found is not None:
                 attribute, k = found
@@ -502,6 +622,11 @@ class CompositionalParser:
                             yield ("query", attribute, obj), stop
                     if end == len(t) and self.lexicon.class_attribute and obj != it.node:
                         yield ("query", self.lexicon.class_attribute, obj), end
+        # (tell me) the <attribute> of <obj>
+        found = self._attribute(t, self._optional(t, i, "the"))
+        if found is not None and self._word(t, found[1], "of") is not None:
+            for obj, end in self._np_obj(t, found[1] + 1, it):
+                yield ("query", found[0], obj), end
         # what about its <attribute> / and its <attribute> / how about its <attribute>
         if it.node is not None:
             j = self._words(t, i, "what about") or self._words(t, i, "how about") or self._word(t, i, "and")
@@ -534,7 +659,7 @@ class CompositionalParser:
 
     def _ellipsis(self, t: list[str], i: int, it: _Context) -> Alternatives:
         """ "What about shape?" / "And material?" (another attribute of "it"); "What about the red
-        cube?" / "And that of the previous small thing?" (the last attribute, of another object)."""
+        box?" / "And that of the previous small thing?" (the last attribute, of another object)."""
         j = self._words(t, i, "what about") or self._words(t, i, "how about") or self._word(t, i, "and")
         if j is None:
             return
@@ -682,6 +807,10 @@ def _linear(tree: Node) -> list[dict[str, Any]]:
             return emit(kind, [walk(node[1])])
         if kind == "query":
             return emit(f"query_{node[1]}", [walk(node[2])])
+        if kind == "verify":
+            return emit("verify", [walk(node[2])], list(node[1]))
+        if kind == "negate":
+            return emit("negate", [walk(node[1])])
         if kind == "equal":
             a = emit(f"query_{node[1]}", [walk(node[2])])
             b = emit(f"query_{node[1]}", [walk(node[3])])

@@ -183,6 +183,34 @@ def the(shape, *, start=0, extra=()):
             ],
             "2",
         ),
+        # Is the cylinder red? yes. A small metal thing? yes. A large one? no. Not red? no.
+        ([*the("cylinder"), node("verify", [2], "color:red")], "yes"),
+        (
+            [
+                *the("cylinder"),
+                {"type": "verify", "inputs": [2], "side_inputs": ["size:small", "material:metal"]},
+            ],
+            "yes",
+        ),
+        (
+            [
+                *the("cylinder"),
+                {"type": "verify", "inputs": [2], "side_inputs": ["size:large", "material:metal"]},
+            ],
+            "no",
+        ),
+        ([*the("cylinder"), node("verify", [2], "color:red"), node("negate", [3])], "no"),
+        # Are there no metal cubes? yes (the only cube is rubber).
+        (
+            [
+                node("scene"),
+                node("filter_material", [0], "metal"),
+                node("filter_shape", [1], "cube"),
+                node("exist", [2]),
+                node("negate", [3]),
+            ],
+            "yes",
+        ),
     ],
 )
 def test_programs_give_the_answers_worked_by_hand(program, answer):
@@ -275,6 +303,33 @@ def compact(program):
             "scene filter_color[red] filter_shape[cube] scene filter_size[small] filter_shape[sphere] "
             "union count",
         ),
+        ("How many things are red or cubes?", "scene filter_color[red] scene filter_shape[cube] union count"),
+        (
+            "How many things are left of the red cube and behind the sphere?",
+            "scene filter_color[red] filter_shape[cube] unique relate[left] scene filter_shape[sphere] "
+            "unique relate[behind] intersect count",
+        ),
+        ("Does the scene contain a red cube?", "scene filter_color[red] filter_shape[cube] exist"),
+        (
+            "Can you see any matte balls in the picture?",
+            "scene filter_material[rubber] filter_shape[sphere] exist",
+        ),
+        (
+            "What is the number of items on the left of the cube?",
+            "scene filter_shape[cube] unique relate[left] count",
+        ),
+        (
+            "Please tell me the colour of the big block.",
+            "scene filter_size[large] filter_shape[cube] unique query_color",
+        ),
+        ("What kind of material is the ball?", "scene filter_shape[sphere] unique query_material"),
+        ("Is the ball metal or rubber?", "scene filter_shape[sphere] unique query_material"),
+        # yes/no about one thing, and negation parsed, never matched away
+        ("Is the ball shiny?", "scene filter_shape[sphere] unique verify[material:metal]"),
+        ("Is the ball made of rubber?", "scene filter_shape[sphere] unique verify[material:rubber]"),
+        ("Is the ball not red?", "scene filter_shape[sphere] unique verify[color:red] negate"),
+        ("Isn't the ball red?", "scene filter_shape[sphere] unique verify[color:red]"),
+        ("Are there no red cubes?", "scene filter_color[red] filter_shape[cube] exist negate"),
     ],
 )
 def test_the_parser_reads_clevr_phrasings_with_the_worlds_synonyms(question, expected):
@@ -499,6 +554,8 @@ def test_a_spread_that_is_not_a_relations_measure_or_not_a_number_is_refused(tmp
     ("question", "expected"),
     [
         ("What colour is it?", "refer[2] query_color"),
+        ("Is it red?", "refer[2] verify[color:red]"),
+        ("Is it not a large cube?", "refer[2] verify[size:large] negate"),
         ("What about its shape?", "refer[2] query_shape"),
         ("And material?", "refer[2] query_material"),
         ("How many things are to its left?", "refer[2] relate[left] count"),
