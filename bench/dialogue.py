@@ -418,12 +418,16 @@ def _tabletop(
     reasoner = Reasoner.from_world("tabletop", device=device)
     rng = random.Random(1)
     dialogs, ours, ceiling, blind = [], [], [], []
-    for seed in track(range(TABLETOP_SEEDS, TABLETOP_SEEDS + scenes), description="dialogue, tabletop"):
-        image, truth = render_scene(seed)
-        record = truth.scene_record(seed - TABLETOP_SEEDS, f"{truth.scene_id}.png")
-        dialog = generate_dialog(record, rng)
-        if dialog is None:
-            continue
+    # Renders in seed order until ``scenes`` of them have a dialogue (a scene where no thing can
+    # be described uniquely has none).
+    seeds = iter(range(TABLETOP_SEEDS, TABLETOP_SEEDS + 4 * scenes))
+    for _ in track(range(scenes), description="dialogue, tabletop"):
+        dialog = None
+        while dialog is None:
+            seed = next(seeds)
+            image, truth = render_scene(seed)
+            record = truth.scene_record(seed - TABLETOP_SEEDS, f"{truth.scene_id}.png")
+            dialog = generate_dialog(record, rng)
         dialogs.append(dialog)
         reasoner.ground(image)
         for system, scored in (
