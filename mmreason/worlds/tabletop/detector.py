@@ -10,7 +10,9 @@ the solid projects (the box of a half-hidden thing is not centred on it),
 whether it is large, whether it is metal, and its shape. Peaks are local maxima
 above a threshold (0.25); of two whose boxes overlap by more than 0.4 IoU the
 weaker is dropped (both chosen on the validation renders: recall 0.989,
-precision 0.994, where 0.3 and 0.6 gave 0.987 and 0.967). Where a thing stands
+precision 0.994, where 0.3 and 0.6 gave 0.987 and 0.967). The heat map is the
+average of the picture's and its mirror image's (mirrored back): on the
+validation renders recall 0.989 → 0.993, precision 0.994 → 0.996. Where a thing stands
 on the table (metres along the camera's right and forward directions, from
 the table's centre) follows from where its centre projects: a cubic in the
 picture position per size, fitted by least squares on the training renders'
@@ -49,6 +51,8 @@ _HEADS = ("heat", "off_x", "off_y", "log_w", "log_h", "centre_x", "centre_y", "l
 _CALIBRATION_DEGREE = 3
 _MEAN = np.array([0.5, 0.5, 0.5], dtype=np.float32)
 _THRESHOLD = 0.25
+#: Whether the picture is also read mirrored left to right (see _decode).
+_MIRRORED = True
 #: Of two peaks whose boxes overlap by more than this (IoU), the weaker is dropped.
 _OVERLAP = 0.4
 #: The detector's folder inside the world folder, and its files.
@@ -345,13 +349,26 @@ def _validate(
 
 
 def _decode(
-    model: Any, calibration: Mapping[str, Any], image: Image.Image, threshold: float = _THRESHOLD
+    model: Any,
+    calibration: Mapping[str, Any],
+    image: Image.Image,
+    threshold: float = _THRESHOLD,
+    *,
+    mirrored: bool = _MIRRORED,
 ) -> list[Detection]:
     import torch
 
     with torch.no_grad():
-        out = model(_tensor(torch, [image]))[0]
+        x = _tensor(torch, [image])
+        out = model(x)[0]
         heat = torch.sigmoid(out[0])
+        classes = _classes(torch, out)
+        if mirrored and x.shape[-1] % STRIDE == 0:
+            # The picture mirrored left to right shows the same things: its heat map, mirrored
+            # back cell for cell, is averaged with the picture's own. (Not its classes: the light
+            # comes from one side, and mirrored shading misleads shape and material.)
+            back = model(x.flip(-1))[0].flip(-1)
+            heat = (heat + torch.sigmoid(back[0])) / 2
         peaks = heat == torch.nn.functional.max_pool2d(heat[None, None], 3, stride=1, padding=1)[0, 0]
         ys, xs = torch.nonzero(peaks & (heat > threshold), as_tuple=True)
     width, height = image.size
@@ -366,15 +383,17 @@ def _decode(
             min(width, round(cx + bw / 2)),
             min(height, round(cy + bh / 2)),
         )
-        p_large = 1 / (1 + math.exp(-values[7]))
-        p_metal = 1 / (1 + math.exp(-values[8]))
-        logits = np.array(values[9:])
-        shapes = np.exp(logits - logits.max())
-        shapes = tuple(float(p) for p in shapes / shapes.sum())
+        p_large, p_metal, *shape_p = classes[:, y, x].tolist()
+        shapes = tuple(float(p) for p in shape_p)
         u, v = (x + 0.5 + values[1] + values[5]) * STRIDE, (y + 0.5 + values[2] + values[6]) * STRIDE
         across, depth = _place(calibration, u, v, p_large >= 0.5, (width, height))
         found.append(Detection(box, float(heat[y, x]), across, depth, p_large, p_metal, shapes))
     return sorted(_suppress(found), key=lambda d: (d.bbox[0], d.bbox[1]))
+
+
+def _classes(torch: Any, out: Any) -> Any:
+    """Per cell: P(large), P(metal), then P(shape) for each of SHAPES."""
+    return torch.cat([torch.sigmoid(out[7:9]), torch.softmax(out[9:], dim=0)], dim=0)
 
 
 def _suppress(found: list[Detection], overlap: float = _OVERLAP) -> list[Detection]:
