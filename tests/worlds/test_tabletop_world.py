@@ -181,3 +181,20 @@ def test_a_relation_between_things_read_close_together_is_not_answered_with_conf
     # sd 0.19 m per thing: a gap of 0.25 m over the 0.2 m margin holds about 57% of the time.
     assert 0.4 < near.confidence < 0.75
     assert far.confidence > 0.95 * scene.reliability
+
+
+def test_the_mirror_image_reading_finds_what_the_plain_one_finds(renders):
+    from mmreason.worlds.tabletop.detector import _decode, load_detector
+    from mmreason.worlds.tabletop.readers import _folder
+
+    model, calibration = load_detector(_folder())
+    for image, truth in renders[:4]:
+        plain = _decode(model, calibration, image, mirrored=False)
+        both = _decode(model, calibration, image, mirrored=True)
+        for obj in truth.objects:
+            if 2 * obj.visible_pixels < obj.full_pixels:
+                continue
+            assert max(box_iou(d.bbox, obj.bbox) for d in both) >= 0.5
+            if max(box_iou(d.bbox, obj.bbox) for d in plain) >= 0.5:
+                found = max(both, key=lambda d: box_iou(d.bbox, obj.bbox))
+                assert found.shapes and abs(sum(found.shapes) - 1) < 1e-6
