@@ -539,10 +539,11 @@ class CompositionalParser:
             m = self._words(t, m, "made of") or self._optional(t, m, "of")
             m = self._optional(t, m, "a", "an")
             filters, n = self._values(t, m)
-            if n < len(t) and self.lexicon.noun(t[n]) not in (None, True):
-                filters.append(self.lexicon.noun(t[n]))  # type: ignore[arg-type]
+            noun = self.lexicon.noun(t[n]) if n < len(t) else None
+            if isinstance(noun, tuple):  # "a large box": the noun is a value too
+                filters.append(noun)
                 n += 1
-            elif n < len(t) and self.lexicon.noun(t[n]) is True and filters:
+            elif noun is True and filters:  # "a large thing"
                 n += 1
             if not filters:
                 continue

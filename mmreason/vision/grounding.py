@@ -24,7 +24,7 @@ has no field that names a world's concept.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -339,6 +339,18 @@ def ground(
     return replace(scene, reliability=reliability, warnings=warnings)
 
 
+def numbered(objects: Iterable[GroundedObject]) -> tuple[GroundedObject, ...]:
+    """The objects with ids from their types, in order: ``box-0``, ``box-1``, ``ring-0`` (a reader
+    that changes a type gives ids again with this)."""
+    counts: dict[str, int] = {}
+    out = []
+    for obj in objects:
+        name = obj.type.concept.name
+        out.append(replace(obj, id=f"{name.lower()}-{counts.get(name, 0)}"))
+        counts[name] = counts.get(name, 0) + 1
+    return tuple(out)
+
+
 def picture_reliability(
     picture: Image.Image, sizes: Mapping[str, Sequence[int]] | None
 ) -> tuple[float, tuple[str, ...]]:
@@ -471,20 +483,16 @@ def _ground_impl(
                 rows, best_concepts(encoder, colour_features[rows], vocab.of(prop)), strict=True
             ):
                 read[i][prop] = attribute
-    counts: dict[str, int] = {}
-    objects = []
-    for region, kind, i in keep:
-        number = counts.get(kind.concept.name, 0)
-        counts[kind.concept.name] = number + 1
-        objects.append(
-            GroundedObject(
-                id=f"{kind.concept.name.lower()}-{number}",
-                type=kind,
-                bbox=_scaled(region.bbox, factor),
-                source=region.source,
-                attributes=MappingProxyType(read[i]),
-            )
+    objects = numbered(
+        GroundedObject(
+            id="",
+            type=kind,
+            bbox=_scaled(region.bbox, factor),
+            source=region.source,
+            attributes=MappingProxyType(read[i]),
         )
+        for region, kind, i in keep
+    )
     attributes = {
         prop: best_concepts(encoder, scene_features, vocab.of(prop))[0] for prop in vocab.scene_attributes
     }

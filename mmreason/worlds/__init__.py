@@ -595,24 +595,27 @@ class _Reader:
                 if not _mentioned(graph, iri):
                     raise self.fail(key, f"{shown!r} is not in the ontology")
             relations[name] = RelationRule(name, prop, measure, -1 if orders[0] == "less" else 1)
-        margin = body.get("margin", 0.0)
-        if isinstance(margin, bool) or not isinstance(margin, int | float) or not 0 <= margin < 1e6:
-            raise self.fail("questions.margin", f"expected a number ≥ 0, found {margin!r}")
+        margin = self.non_negative("questions.margin", body.get("margin", 0.0))
         raw_spread = body.get("spread", {})
         if not isinstance(raw_spread, Mapping):
             raise self.fail("questions.spread", f"expected a table of measure = number, found {raw_spread!r}")
         spread: dict[str, float] = {}
         for name, sd in raw_spread.items():
             key = f"questions.spread.{name}"
-            if isinstance(sd, bool) or not isinstance(sd, int | float) or not 0 <= sd < 1e6:
-                raise self.fail(key, f"expected a number ≥ 0, found {sd!r}")
+            value = self.non_negative(key, sd)
             iri = self.iri(prefixes, key, name)
             if iri not in {rule.measure for rule in relations.values()}:
                 raise self.fail(key, f"{name!r} is the measure of no relation in [questions.relations]")
-            spread[iri] = float(sd)
+            spread[iri] = value
         return QuestionSchema(
-            MappingProxyType(attributes), MappingProxyType(relations), float(margin), MappingProxyType(spread)
+            MappingProxyType(attributes), MappingProxyType(relations), margin, MappingProxyType(spread)
         )
+
+    def non_negative(self, key: str, value: Any) -> float:
+        """``value`` as a float, when it is a number ≥ 0 (and under a million)."""
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1e6:
+            raise self.fail(key, f"expected a number ≥ 0, found {value!r}")
+        return float(value)
 
     def check_property(self, graph: rdflib.Graph, key: str, name: str, iri: str) -> None:
         from rdflib import RDF, RDFS, URIRef

@@ -26,7 +26,7 @@ from mmreason.worlds.tabletop.render import HEIGHT, SHAPES, TT_IRI, WIDTH
 
 if TYPE_CHECKING:
     from mmreason.vision.encoder import ClipEncoder
-    from mmreason.vision.grounding import Attribute, GroundedObject, SceneGraph
+    from mmreason.vision.grounding import Attribute, SceneGraph
     from mmreason.vision.proposals import Region
     from mmreason.vision.vocabulary import Vocabulary
     from mmreason.worlds.tabletop.detector import Detection
@@ -92,6 +92,7 @@ def read_geometry(
 ) -> SceneGraph:
     """``scene`` with what the detector reads at each box: the thing's place on the table, its
     size, and its shape and material joined with CLIP's reading."""
+    from mmreason.vision.grounding import numbered
     from mmreason.vision.proposals import box_iou
 
     if scene.proposer != "world":
@@ -128,7 +129,7 @@ def read_geometry(
         "places on the table (metres, camera frame) and sizes read by the tabletop detector; "
         "shapes and materials are CLIP's and the detector's readings joined"
     )
-    return replace(scene, objects=_renumbered(objects), notes=(*scene.notes, note))
+    return replace(scene, objects=numbered(objects), notes=(*scene.notes, note))
 
 
 def _attribute(
@@ -153,14 +154,3 @@ def _attribute(
     joined = {iri: p / total for iri, p in joined.items()}
     best = max(joined, key=joined.__getitem__)
     return Attribute(concepts[best], concepts[best].label, joined[best], joined, how=how)
-
-
-def _renumbered(objects: list[GroundedObject]) -> tuple[GroundedObject, ...]:
-    """Ids again from the (possibly changed) types, in order: ``cube-0``, ``cube-1``, ``sphere-0``."""
-    counts: dict[str, int] = {}
-    out = []
-    for obj in objects:
-        name = obj.type.concept.name.lower()
-        out.append(replace(obj, id=f"{name}-{counts.get(name, 0)}"))
-        counts[name] = counts.get(name, 0) + 1
-    return tuple(out)
