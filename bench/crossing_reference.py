@@ -92,7 +92,9 @@ def stops_in_time(evidence: Mapping[str, float], soft: Mapping[str, Any], do: Ma
     roads = {do["Road"]: 1.0} if "Road" in do else road_posterior(soft["Weather"], soft["Road"])
     speed, distance = evidence["Speed"], evidence["DistanceToCrosswalk"]
     stop = sum(p * stop_probability(MU[r], speed, distance) for r, p in roads.items())
-    return brakes_probability(soft["Light"], soft["DriverBrakes"], do) * stop
+    # With no reading of the driver's response, its likelihood is flat.
+    brakes = soft.get("DriverBrakes", {0: 1.0, 1: 1.0})
+    return brakes_probability(soft["Light"], brakes, do) * stop
 
 
 def collision(evidence: Mapping[str, float], soft: Mapping[str, Any], do: Mapping[str, Any]) -> float:

@@ -36,6 +36,7 @@ from mmreason.errors import (
     UnknownEntityError,
     UnknownNameError,
     UnknownVariableError,
+    VideoError,
     WorldError,
 )
 
@@ -113,6 +114,7 @@ __all__ = [
     "UnknownEntityError",
     "UnknownNameError",
     "UnknownVariableError",
+    "VideoError",
     "WhatIfResult",
     "World",
     "WorldError",

@@ -11,6 +11,7 @@ still catches it::
     │   ├── ScmSpecError                          an SCM file refused: file, variable, reason
     │   ├── ImpossibleEvidenceError               evidence with probability 0 under the model
     │   ├── ImageError                            not an image, truncated, too large, bad mode
+    │   ├── VideoError                            not a video, damaged, no frames, mixed sizes, VFR
     │   ├── ScenarioError                         a what-if scenario file refused
     │   ├── WorldError                            a world folder refused: manifest file, line, key
     │   └── QuestionNotUnderstoodError            a question outside the grammar
@@ -47,6 +48,7 @@ __all__ = [
     "UnknownEntityError",
     "UnknownNameError",
     "UnknownVariableError",
+    "VideoError",
     "WorldError",
 ]
 
@@ -111,6 +113,11 @@ class ImpossibleEvidenceError(InvalidInputError):
 
 class ImageError(InvalidInputError):
     """An input that is not a usable image (not an image, truncated, too large, unsupported mode)."""
+
+
+class VideoError(InvalidInputError):
+    """A file that is not a usable video: not a video, damaged or truncated, no video stream, no
+    frames, mixed frame sizes or a variable frame rate; or a clip that cannot be written."""
 
 
 class ScenarioError(InvalidInputError):

@@ -26,6 +26,7 @@ def test_every_error_is_an_mmreason_error_and_exported(cls):
         (errors.QueryError, ValueError),
         (errors.ScmSpecError, ValueError),
         (errors.ImageError, ValueError),
+        (errors.VideoError, ValueError),
         (errors.QuestionNotUnderstoodError, ValueError),
         (errors.WorldError, ValueError),
         (errors.UnknownVariableError, KeyError),
