@@ -48,6 +48,12 @@ def _cmd_render(args: argparse.Namespace) -> int:
     from mmreason.vision.labels import write_renders
 
     world = _world(args)
+    if args.video:
+        from mmreason.vision.clips import write_clips
+
+        paths = write_clips(world, args.out, seed=args.seed, count=args.count)
+        print(f"wrote {len(paths)} clips of the world {world.name!r} to {args.out}")
+        return 0
     paths = write_renders(
         world, args.out, seed=args.seed, count=args.count, labels=args.labels, progress=args.count > 1
     )
@@ -346,6 +352,11 @@ def _parser() -> argparse.ArgumentParser:
         "--labels",
         action="store_true",
         help="also write OUT/labels.csv, the training labels train-clip reads",
+    )
+    render.add_argument(
+        "--video",
+        action="store_true",
+        help="write clips (OUT/clip-SEED.mp4 and its events as JSON) from the world's clip renderer",
     )
     render.set_defaults(run=_cmd_render)
 

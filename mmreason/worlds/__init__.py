@@ -66,6 +66,7 @@ _TOP_KEYS = {
     "encoder",
     "readers",
     "renderer",
+    "clip_renderer",
     "vision",
     "training",
     "demo",
@@ -177,6 +178,7 @@ class World:
     encoder: Path | None = None
     readers: tuple[str, ...] = ()
     renderer: str | None = None
+    clip_renderer: str | None = None
     vision: VisionSchema | None = None
     labels: Path | None = None
     training: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
@@ -253,6 +255,14 @@ class World:
         if self.renderer is None:
             raise WorldError(f"{self.manifest}: the world {self.name!r} has no renderer (key 'renderer')")
         return self._code(self.renderer, "renderer")
+
+    def load_clip_renderer(self) -> Callable[..., Any]:
+        """The clip renderer the manifest names (``render(seed, out=PATH)``); WorldError when none."""
+        if self.clip_renderer is None:
+            raise WorldError(
+                f"{self.manifest}: the world {self.name!r} has no clip renderer (key 'clip_renderer')"
+            )
+        return self._code(self.clip_renderer, "clip_renderer")
 
     def load_proposer(self) -> Callable[..., Any] | None:
         """The world's own region proposer, or None when it uses a built-in one."""
@@ -425,7 +435,12 @@ class _Reader:
         encoder = self.path("encoder", raw["encoder"]) if "encoder" in raw else None
         readers = self.strings("readers", raw.get("readers", []))
         renderer = raw.get("renderer")
-        for key, spec in [*(("readers", r) for r in readers), ("renderer", renderer)]:
+        clip_renderer = raw.get("clip_renderer")
+        for key, spec in [
+            *(("readers", r) for r in readers),
+            ("renderer", renderer),
+            ("clip_renderer", clip_renderer),
+        ]:
             if spec is not None and (not isinstance(spec, str) or not _CODE_SPEC.match(spec)):
                 raise self.fail(
                     key, f"expected 'package.module:function' or 'file.py:function', found {spec!r}"
@@ -445,6 +460,7 @@ class _Reader:
             encoder=encoder,
             readers=readers,
             renderer=renderer,
+            clip_renderer=clip_renderer,
             labels=labels,
             training=MappingProxyType({k: v for k, v in training.items() if k != "labels"}),
             demo=self.demo(),

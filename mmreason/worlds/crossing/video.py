@@ -1,0 +1,433 @@
+"""Grounding a clip of the crossing: calibration from the street, tracking, speed and events.
+
+Nothing here reads the renderer's constants; what is measured comes off the frames:
+
+1. **Calibration** (:func:`calibrate`, on the first frame): the crosswalk is found as the
+   columns crossed by many short bright stripes, the stop line is its near edge and the
+   road's band its stripes' extent; the dashed centre line is the row with the most short
+   bright runs outside the crosswalk, and the period of its dashes (3 m painted, 9 m gap, a
+   common marking standard: :data:`DASH_PERIOD_M`) gives pixels per metre, as one calibrates
+   a real camera from lane markings. Across the road, the band is two 3.5 m lanes.
+2. **Detection**: the camera is still, so the background is the per-pixel median of frames
+   spread over the clip; foreground components are the road users. A vehicle that comes to
+   rest for most of the clip sinks into that background: its track ends where it stopped,
+   and it is kept there at speed 0.
+3. **Tracking**: each frame's boxes join the tracks by overlap and nearness (stable ids).
+   The car of the story is the near-lane vehicle nearest the stop line in the first frame.
+4. **Measures**: position of the car's front in metres from the stop line, speed as the slope
+   of a straight line through five frames, braking onset as the first frame whose rear lamp
+   shows a hot centre, the light's state as the brightest third of its dark housing.
+5. **Events** (light change, braking onset, stop, pedestrian enters the crosswalk,
+   collision) become RDF facts with OWL-Time instants (:meth:`ClipGrounding.to_rdf`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from mmreason.errors import InvalidInputError, VideoError
+
+__all__ = [
+    "DASH_PERIOD_M",
+    "LANE_M",
+    "Calibration",
+    "ClipGrounding",
+    "Track",
+    "calibrate",
+    "ground_clip",
+]
+
+#: A centre-line dash and its gap: 3 m + 9 m.
+DASH_PERIOD_M = 12.0
+#: The width of a lane; the road is two lanes.
+LANE_M = 3.5
+_BRIGHT = 215  # a marking's channels all above this
+_DIFF = 40  # a foreground pixel differs from the background by more than this in some channel
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """Pixels per metre along the road, where the stop line and the road's band are."""
+
+    px_per_m: float
+    stop_line_px: float
+    crosswalk_px: tuple[int, int]
+    road_px: tuple[int, int]  # top and bottom rows of the road
+
+    def along(self, x_px: float) -> float:
+        """Metres past the stop line of a pixel column (negative before it)."""
+        return (x_px - self.stop_line_px) / self.px_per_m
+
+    def across(self, y_px: float) -> float:
+        """Metres from the near kerb of a pixel row of feet on the road."""
+        top, bottom = self.road_px
+        return (bottom - y_px) * 2 * LANE_M / (bottom - top)
+
+
+def _runs(line: np.ndarray) -> list[tuple[int, int]]:
+    """(start, end) of each run of True in a 1-D boolean array, end exclusive."""
+    padded = np.concatenate([[False], line, [False]]).astype(np.int8)
+    edges = np.flatnonzero(np.diff(padded))
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+def calibrate(image: Image.Image) -> Calibration:
+    """The calibration of a frame from its crosswalk and its centre line's dashes.
+
+    Raises:
+        VideoError: the frame shows no crosswalk or no dashed centre line to measure.
+    """
+    rgb = np.asarray(image.convert("RGB"))
+    bright = (rgb > _BRIGHT).all(axis=2)
+    _height, width = bright.shape
+    # The crosswalk: columns crossed by at least four bright runs of 6-20 px down the frame.
+    stripes = np.array([sum(6 <= b - a <= 20 for a, b in _runs(bright[:, x])) for x in range(width)])
+    columns = np.flatnonzero(stripes >= 4)
+    if columns.size < 8:
+        raise VideoError("the frame shows no crosswalk to calibrate from (no column of stripes)")
+    x0, x1 = int(columns.min()), int(columns.max()) + 1
+    rows = np.flatnonzero(bright[:, (x0 + x1) // 2])
+    road = (int(rows.min()) - 4, int(rows.max()) + 5)
+    # The centre line: the road row with the most dash-long bright runs outside the crosswalk.
+    best: tuple[int, list[int]] = (0, [])
+    for y in range(road[0], road[1]):
+        starts = [a for a, b in _runs(bright[y, :x0]) if b - a >= 8]
+        if len(starts) > best[0]:
+            best = (len(starts), starts)
+    starts = best[1]
+    if len(starts) < 3:
+        raise VideoError("the frame shows no dashed centre line to calibrate from (fewer than 3 dashes)")
+    period = float(np.median(np.diff(starts)))
+    return Calibration(period / DASH_PERIOD_M, float(x0), (x0, x1), road)
+
+
+@dataclass(slots=True)
+class Track:
+    """One road user followed through the frames: times, boxes, and per-frame flags."""
+
+    id: int
+    times: list[float] = field(default_factory=list)
+    boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
+    lamps: list[bool] = field(default_factory=list)
+    lost_at: float | None = None  # it sank into the background: at rest
+    left_at: float | None = None  # its front left the picture
+
+    @property
+    def last(self) -> tuple[int, int, int, int]:
+        return self.boxes[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class ClipGrounding:
+    """What a clip shows, measured: the calibration, the car's motion, the light, the events."""
+
+    calibration: Calibration
+    fps: float
+    times: tuple[float, ...]
+    car_x: tuple[float | None, ...]  # metres of the car's front from the stop line, per frame
+    car_speed: tuple[float | None, ...]  # m/s per frame
+    lights: tuple[str, ...]
+    events: tuple[tuple[str, float, str], ...]  # (kind, time s, detail)
+    pedestrian_on_crosswalk: tuple[bool, ...]
+    seconds: float  # wall time spent grounding
+    first_frame: Image.Image = field(repr=False, compare=False)
+
+    @property
+    def frames_per_second(self) -> float:
+        return len(self.times) / self.seconds
+
+    def event(self, kind: str) -> tuple[str, float, str] | None:
+        return next((e for e in self.events if e[0] == kind), None)
+
+    def speed_at(self, time: float) -> float | None:
+        i = min(range(len(self.times)), key=lambda k: abs(self.times[k] - time))
+        return self.car_speed[i]
+
+    def to_rdf(self, clip_iri: str) -> Any:
+        """The events as RDF: each an ``mm:Event`` with an OWL-Time instant in the clip's seconds."""
+        from rdflib import RDF, XSD, BNode, Graph, Literal, Namespace, URIRef
+
+        from mmreason.kg.vocab import MM
+
+        time = Namespace("http://www.w3.org/2006/time#")
+        g = Graph()
+        g.bind("time", time)
+        g.bind("mm", MM)
+        clip = URIRef(clip_iri)
+        trs = URIRef(f"{clip_iri}#seconds")  # the clip's own clock: seconds from its first frame
+        for k, (kind, at, detail) in enumerate(self.events):
+            node = URIRef(f"{clip_iri}#event-{k}")
+            instant, position = BNode(), BNode()
+            g.add((node, RDF.type, MM.Event))
+            g.add((node, MM.inClip, clip))
+            g.add((node, MM.eventKind, Literal(kind)))
+            if detail:
+                g.add((node, MM.detail, Literal(detail)))
+            g.add((node, time.hasTime, instant))
+            g.add((instant, RDF.type, time.Instant))
+            g.add((instant, time.inTimePosition, position))
+            g.add((position, RDF.type, time.TimePosition))
+            g.add((position, time.numericPosition, Literal(f"{at:.3f}", datatype=XSD.decimal)))
+            g.add((position, time.hasTRS, trs))
+        return g
+
+
+def _light(rgb: np.ndarray, housing: tuple[int, int, int, int]) -> str:
+    x0, y0, x1, y1 = housing
+    thirds = np.array_split(rgb[y0:y1, x0:x1].reshape(-1, x1 - x0, 3), 3, axis=0)
+    means = [t.reshape(-1, 3).astype(float) for t in thirds]
+    lit = int(np.argmax([m.sum(axis=1).max() for m in means]))
+    r, g, _b = means[lit][np.argmax(means[lit].sum(axis=1))]
+    if r > 180 and g > 150:
+        return "yellow"
+    return "red" if r > g else "green"
+
+
+def _housing(rgb: np.ndarray) -> tuple[int, int, int, int]:
+    """The traffic light's dark housing: the dark component about twice as tall as wide."""
+    from scipy import ndimage
+
+    dark = (rgb <= 45).all(axis=2)
+    labels, _n = ndimage.label(dark)
+    best = None
+    for k, sl in enumerate(ndimage.find_objects(labels), start=1):
+        # The housing's rows are those nearly as wide as the widest (its pole is thinner).
+        widths = (labels[sl] == k).sum(axis=1)
+        rows = np.flatnonzero(widths >= 0.8 * widths.max())
+        h, w = int(rows.max() - rows.min() + 1), int(widths.max())
+        if 1.8 <= h / max(w, 1) <= 3.2 and 12 <= w <= 40:
+            top = sl[0].start + int(rows.min())
+            best = (
+                best
+                if best is not None and best[0] >= h * w
+                else (h * w, (sl[1].start, top, sl[1].stop, top + h))
+            )
+    if best is None:
+        raise VideoError("the frame shows no traffic light (no dark housing twice as tall as wide)")
+    return best[1]
+
+
+def _lamp_lit(rgb: np.ndarray, box: tuple[int, int, int, int]) -> bool:
+    """A rear lamp's hot centre (near-white red) in the box's rear quarter, low on the body."""
+    x0, y0, x1, y1 = box
+    rear = rgb[y0 + (y1 - y0) // 2 : y1, x0 : x0 + max(6, (x1 - x0) // 4)].reshape(-1, 3).astype(int)
+    r, g, b = rear[:, 0], rear[:, 1], rear[:, 2]
+    return bool(((r > 235) & (g > 150) & (b > 120) & (r - b > 35)).any())
+
+
+def _backgrounds(frames: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Medians of the early and the late frames: a pixel is foreground when it differs from both,
+    so a vehicle resting late in the clip leaves no ghost in its early frames, and the reverse."""
+    cut = max(1, round(0.4 * len(frames)))
+    early = np.median(np.stack(frames[:cut]), axis=0).astype(np.int16)
+    late = np.median(np.stack(frames[-cut:]), axis=0).astype(np.int16)
+    return early, late
+
+
+def ground_clip(source: str | Path | Iterable[Image.Image], *, fps: float | None = None) -> ClipGrounding:
+    """Measure a clip of the crossing (an MP4's path, or frames with their ``fps``).
+
+    Frames are read twice (once for the background, once to track), one at a time.
+    """
+    import time as clock
+
+    from scipy import ndimage
+
+    from mmreason.vision.video import iter_frames, probe
+
+    if isinstance(source, (str, Path)):
+        info = probe(source)
+        rate = info.fps
+
+        def frames() -> Iterable[np.ndarray]:
+            return (np.asarray(f.image) for f in iter_frames(source))
+
+        count = info.frames
+    else:
+        if fps is None or fps <= 0:
+            raise InvalidInputError("frames given as images need their fps")
+        images = [np.asarray(im.convert("RGB")) for im in source]
+        rate, count = float(fps), len(images)
+
+        def frames() -> Iterable[np.ndarray]:
+            return iter(images)
+
+    if count == 0:
+        raise VideoError("the clip has no frames")
+    start = clock.perf_counter()
+    step = max(1, count // 25)
+    sample = [f for k, f in enumerate(frames()) if k % step == 0]
+    early, late = _backgrounds(sample)
+    first = sample[0]
+    calib = calibrate(Image.fromarray(first))
+    housing = _housing(first)
+    top, bottom = calib.road_px
+    middle = (top + bottom) / 2
+
+    car: Track | None = None
+    lights: list[str] = []
+    times: list[float] = []
+    walkers: list[bool] = []
+    for k, rgb in enumerate(frames()):
+        t = k / rate
+        times.append(t)
+        lights.append(_light(rgb, housing))
+        pixels = rgb.astype(np.int16)
+        moving = (np.abs(pixels - early) > _DIFF).any(axis=2) & (np.abs(pixels - late) > _DIFF).any(axis=2)
+        moving[:, housing[0] - 2 : housing[2] + 2] = False
+        labels, _ = ndimage.label(moving)
+        parts = [(sl[1].start, sl[0].start, sl[1].stop, sl[0].stop) for sl in ndimage.find_objects(labels)]
+        boxes = [
+            b
+            for b in _merge(p for p in parts if (p[2] - p[0]) * (p[3] - p[1]) >= 40)
+            if b[3] - b[1] >= 14 and b[2] - b[0] >= 8 and (b[3] - b[1]) * (b[2] - b[0]) >= 200
+        ]
+        # Pedestrians: taller than wide; on the crosswalk when their feet are on the road within it.
+        on = False
+        for x0, y0, x1, y1 in boxes:
+            if (y1 - y0) > 1.6 * (x1 - x0) and calib.crosswalk_px[0] <= (x0 + x1) / 2 <= calib.crosswalk_px[
+                1
+            ]:
+                on = on or top <= y1 <= bottom
+        walkers.append(on)
+        vehicles = [b for b in boxes if (b[2] - b[0]) >= (b[3] - b[1])]
+        if k == 0:
+            near = [b for b in vehicles if b[3] > middle and b[2] <= calib.crosswalk_px[1] + 4]
+            first_lamps = {b: _lamp_lit(rgb, b) for b in near}
+            continue
+        if car is None:
+            # The car of the story: of the first frame's near-lane vehicles short of the crosswalk,
+            # the one nearest it that has moved by the second frame.
+            moved = [
+                b for b in near if any(0 < c[2] - b[2] <= 40 and abs(c[3] - b[3]) <= 6 for c in vehicles)
+            ]
+            if not moved:
+                raise VideoError("the clip shows no vehicle driving towards the crosswalk")
+            box = max(moved, key=lambda b: b[2])
+            car = Track(0, [times[0]], [box], [first_lamps[box]])
+        if car.lost_at is not None or car.left_at is not None:
+            continue
+        last = car.last
+        length = max(b[2] - b[0] for b in car.boxes if b[0] > 0) if any(b[0] > 0 for b in car.boxes) else None
+        step = last[2] - car.boxes[-2][2] if len(car.boxes) > 1 else 0
+        candidates = []
+        for b in vehicles:
+            if b[3] <= middle or abs(b[3] - last[3]) > 6:
+                continue
+            if length is not None and b[0] > 0 and b[2] - b[0] > length + 4:
+                # Joined to something ahead of it (a trace of the background): its rear and length.
+                b = (b[0], b[1], b[0] + length, b[3])
+            low, high = (-4, 8) if len(car.boxes) > 1 else (-4 - step, 40 - step)
+            if low <= b[2] - (last[2] + step) <= high:
+                candidates.append(b)
+        if not candidates:
+            car.lost_at = t
+            continue
+        box = min(candidates, key=lambda b: abs(b[2] - last[2] - step))
+        if box[2] >= rgb.shape[1] - 1:
+            car.left_at = t  # its front leaves the picture
+            continue
+        car.times.append(t)
+        car.boxes.append(box)
+        car.lamps.append(_lamp_lit(rgb, box))
+    if car is None:
+        raise VideoError("the clip is too short to find a moving vehicle (fewer than 2 frames)")
+    xs: list[float | None] = []
+    for t in times:
+        if t in car.times:
+            xs.append(calib.along(car.boxes[car.times.index(t)][2]))
+        elif car.lost_at is not None and t >= car.lost_at:
+            xs.append(calib.along(car.last[2]))  # at rest where it was last seen
+        else:
+            xs.append(None)
+    speeds = _speeds(times, xs, car)
+    events = _events(times, lights, car, xs, speeds, walkers)
+    seconds = clock.perf_counter() - start
+    return ClipGrounding(
+        calib,
+        rate,
+        tuple(times),
+        tuple(xs),
+        tuple(speeds),
+        tuple(lights),
+        tuple(events),
+        tuple(walkers),
+        seconds,
+        Image.fromarray(first),
+    )
+
+
+def _merge(parts: Iterable[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+    """Boxes side by side (a gap of at most 4 px, mostly the same rows) joined: one road user
+    split where it passes over the background's trace of itself."""
+    out: list[list[int]] = []
+    for x0, y0, x1, y1 in sorted(parts):
+        for box in out:
+            overlap = min(y1, box[3]) - max(y0, box[1])
+            if x0 - box[2] <= 4 and overlap >= 0.5 * min(y1 - y0, box[3] - box[1]):
+                box[:] = [min(box[0], x0), min(box[1], y0), max(box[2], x1), max(box[3], y1)]
+                break
+        else:
+            out.append([x0, y0, x1, y1])
+    return [(a, b, c, d) for a, b, c, d in out]
+
+
+def _speeds(times: list[float], xs: list[float | None], car: Track) -> list[float | None]:
+    seen = len(car.times)
+    out: list[float | None] = []
+    for k in range(len(times)):
+        if k >= seen:
+            out.append(0.0 if car.lost_at is not None else None)
+            continue
+        lo, hi = max(0, k - 2), min(seen, k + 3)
+        if hi - lo < 3:
+            out.append(None)
+            continue
+        slope = np.polyfit(times[lo:hi], [xs[i] for i in range(lo, hi)], 1)[0]
+        out.append(max(0.0, float(slope)))
+    return out
+
+
+def _events(
+    times: list[float],
+    lights: list[str],
+    car: Track,
+    xs: list[float | None],
+    speeds: list[float | None],
+    walkers: list[bool],
+) -> list[tuple[str, float, str]]:
+    events: list[tuple[str, float, str]] = []
+    for k in range(1, len(times)):
+        if lights[k] != lights[k - 1]:
+            events.append(("light-change", times[k], lights[k]))
+    onset = next((car.times[k] for k, lit in enumerate(car.lamps) if lit), None)
+    if onset is not None:
+        events.append(("braking-onset", onset, ""))
+    if car.lost_at is not None:
+        x = xs[-1]
+        kind = "stop"
+        # Coming to rest from speed within a frame is a collision, not braking.
+        before = [s for s in speeds[: len(car.times)] if s is not None]
+        if before and before[-1] > 3.0 and (x is not None and x > 0):
+            kind = "collision"
+        events.append((kind, car.lost_at, ""))
+    enter = next((times[k] for k, on in enumerate(walkers) if on), None)
+    if enter is not None:
+        events.append(("pedestrian-enters-crosswalk", enter, ""))
+    return sorted(events, key=lambda e: e[1])
+
+
+def speed_error(grounding: ClipGrounding, true_speeds: Iterable[float]) -> list[float]:
+    """Absolute speed errors, frame by frame, where the grounding has a speed."""
+    return [
+        abs(s - v)
+        for s, v in zip(grounding.car_speed, true_speeds, strict=False)
+        if s is not None and math.isfinite(s)
+    ]

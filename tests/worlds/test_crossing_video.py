@@ -1,0 +1,67 @@
+"""Clips of the crossing: rendered from the simulator, written as MP4, measured off the frames."""
+
+from __future__ import annotations
+
+import pytest
+
+from mmreason.errors import InvalidInputError, VideoError
+from mmreason.vision.video import probe
+from mmreason.worlds.crossing.clip import render_clip
+from mmreason.worlds.crossing.video import calibrate, ground_clip
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    # Clip 9000004: red light, the driver brakes at 0.60 s and comes to rest at 5.91 s.
+    path = tmp_path_factory.mktemp("clip") / "clip.mp4"
+    return render_clip(9_000_004, out=path), ground_clip(path)
+
+
+def test_the_clip_is_an_mp4_of_the_simulated_run(clip) -> None:
+    truth, _ = clip
+    info = probe(truth.path)
+    assert (info.frames, info.fps, info.width, info.height) == (75, 12.5, 640, 320)
+    assert truth.run.first("braking-onset").time == pytest.approx(0.60, abs=0.011)
+
+
+def test_calibration_comes_from_the_dashes_and_the_crosswalk(clip) -> None:
+    _, grounding = clip
+    # 12 m of dash and gap are 96 px in the drawing; the crosswalk starts at 560 px.
+    assert grounding.calibration.px_per_m == pytest.approx(8.0, abs=0.05)
+    assert grounding.calibration.stop_line_px == pytest.approx(560, abs=1)
+
+
+def test_speed_and_braking_onset_come_from_the_frames(clip) -> None:
+    truth, grounding = clip
+    errors = [
+        abs(s - truth.run.state_at(t).car_speed)
+        for t, s in zip(grounding.times, grounding.car_speed, strict=True)
+        if s is not None
+    ]
+    assert len(errors) >= 60 and sum(errors) / len(errors) <= 0.5
+    onset = grounding.event("braking-onset")
+    assert onset is not None and onset[1] == pytest.approx(0.60, abs=1 / 12.5 + 1e-9)
+
+
+def test_events_are_rdf_with_owl_time_instants(clip) -> None:
+    from rdflib import Namespace
+
+    _, grounding = clip
+    time = Namespace("http://www.w3.org/2006/time#")
+    g = grounding.to_rdf("urn:example:clip")
+    positions = sorted(float(v) for v in g.objects(None, time.numericPosition))
+    assert len(positions) == len(grounding.events) and positions[0] == pytest.approx(grounding.events[0][1])
+
+
+def test_a_picture_without_a_crosswalk_is_refused_by_calibration() -> None:
+    from PIL import Image
+
+    with pytest.raises(VideoError, match="crosswalk"):
+        calibrate(Image.new("RGB", (640, 320), (90, 90, 90)))
+
+
+def test_clip_settings_are_checked() -> None:
+    with pytest.raises(InvalidInputError, match="fps"):
+        render_clip(1, fps=60)
+    with pytest.raises(InvalidInputError, match="duration"):
+        render_clip(1, duration=0)
