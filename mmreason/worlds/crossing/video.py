@@ -98,7 +98,14 @@ def calibrate(image: Image.Image) -> Calibration:
     # The centre line: the road row with the most dash-long bright runs outside the crosswalk.
     best: tuple[int, list[int]] = (0, [])
     for y in range(road[0], road[1]):
-        starts = [a for a, b in _runs(bright[y, :x0]) if b - a >= 8]
+        # Runs split by a pixel or two (rain, a compression artefact) are one dash.
+        joined: list[list[int]] = []
+        for a, b in _runs(bright[y, :x0]):
+            if joined and a - joined[-1][1] <= 3:
+                joined[-1][1] = b
+            else:
+                joined.append([a, b])
+        starts = [a for a, b in joined if b - a >= 12]
         if len(starts) > best[0]:
             best = (len(starts), starts)
     starts = best[1]
@@ -222,13 +229,24 @@ def _lamp_lit(rgb: np.ndarray, box: tuple[int, int, int, int]) -> bool:
     return bool(((r > 235) & (g > 150) & (b > 120) & (r - b > 35)).any())
 
 
-def _backgrounds(frames: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Medians of the early and the late frames: a pixel is foreground when it differs from both,
-    so a vehicle resting late in the clip leaves no ghost in its early frames, and the reverse."""
+def _plate(frames: list[np.ndarray]) -> np.ndarray:
+    """The empty street: the per-pixel median of the early frames, or of the late ones where the
+    two disagree and the late one is closer to its row's colour.
+
+    A road user resting for most of one half of the clip is in that half's median; the other
+    half's median shows what is behind it, and which of the two is the street is told by the
+    row's colour where both halves agree (roads, sidewalks and sky are nearly one colour a row).
+    """
     cut = max(1, round(0.4 * len(frames)))
     early = np.median(np.stack(frames[:cut]), axis=0).astype(np.int16)
     late = np.median(np.stack(frames[-cut:]), axis=0).astype(np.int16)
-    return early, late
+    agree = (np.abs(early - late) <= _DIFF).all(axis=2)
+    rows = np.empty_like(early)
+    for y in range(early.shape[0]):
+        seen = early[y][agree[y]]
+        rows[y] = np.median(seen, axis=0) if len(seen) else np.median(early[y], axis=0)
+    closer_late = np.abs(late - rows).sum(axis=2) < np.abs(early - rows).sum(axis=2)
+    return np.where((~agree & closer_late)[..., None], late, early)
 
 
 def ground_clip(source: str | Path | Iterable[Image.Image], *, fps: float | None = None) -> ClipGrounding:
@@ -264,7 +282,7 @@ def ground_clip(source: str | Path | Iterable[Image.Image], *, fps: float | None
     start = clock.perf_counter()
     step = max(1, count // 25)
     sample = [f for k, f in enumerate(frames()) if k % step == 0]
-    early, late = _backgrounds(sample)
+    plate = _plate(sample)
     first = sample[0]
     calib = calibrate(Image.fromarray(first))
     housing = _housing(first)
@@ -280,8 +298,8 @@ def ground_clip(source: str | Path | Iterable[Image.Image], *, fps: float | None
         times.append(t)
         lights.append(_light(rgb, housing))
         pixels = rgb.astype(np.int16)
-        moving = (np.abs(pixels - early) > _DIFF).any(axis=2) & (np.abs(pixels - late) > _DIFF).any(axis=2)
-        moving[:, housing[0] - 2 : housing[2] + 2] = False
+        moving = (np.abs(pixels - plate) > _DIFF).any(axis=2)
+        moving[housing[1] - 2 : housing[3] + 2, housing[0] - 2 : housing[2] + 2] = False
         labels, _ = ndimage.label(moving)
         parts = [(sl[1].start, sl[0].start, sl[1].stop, sl[0].stop) for sl in ndimage.find_objects(labels)]
         boxes = [
@@ -327,13 +345,13 @@ def ground_clip(source: str | Path | Iterable[Image.Image], *, fps: float | None
             low, high = (-4, 8) if len(car.boxes) > 1 else (-4 - step, 40 - step)
             if low <= b[2] - (last[2] + step) <= high:
                 candidates.append(b)
-        if not candidates:
-            car.lost_at = t
-            continue
-        box = min(candidates, key=lambda b: abs(b[2] - last[2] - step))
-        if box[2] >= rgb.shape[1] - 1:
+        if last[2] + step >= rgb.shape[1] - 2 or any(b[2] >= rgb.shape[1] - 1 for b in candidates):
             car.left_at = t  # its front leaves the picture
             continue
+        if not candidates:
+            car.lost_at = t  # not found where it should be: nothing more is measured
+            continue
+        box = min(candidates, key=lambda b: abs(b[2] - last[2] - step))
         car.times.append(t)
         car.boxes.append(box)
         car.lamps.append(_lamp_lit(rgb, box))
@@ -343,8 +361,6 @@ def ground_clip(source: str | Path | Iterable[Image.Image], *, fps: float | None
     for t in times:
         if t in car.times:
             xs.append(calib.along(car.boxes[car.times.index(t)][2]))
-        elif car.lost_at is not None and t >= car.lost_at:
-            xs.append(calib.along(car.last[2]))  # at rest where it was last seen
         else:
             xs.append(None)
     speeds = _speeds(times, xs, car)
@@ -384,7 +400,7 @@ def _speeds(times: list[float], xs: list[float | None], car: Track) -> list[floa
     out: list[float | None] = []
     for k in range(len(times)):
         if k >= seen:
-            out.append(0.0 if car.lost_at is not None else None)
+            out.append(None)
             continue
         lo, hi = max(0, k - 2), min(seen, k + 3)
         if hi - lo < 3:
@@ -410,14 +426,18 @@ def _events(
     onset = next((car.times[k] for k, lit in enumerate(car.lamps) if lit), None)
     if onset is not None:
         events.append(("braking-onset", onset, ""))
-    if car.lost_at is not None:
-        x = xs[-1]
-        kind = "stop"
-        # Coming to rest from speed within a frame is a collision, not braking.
-        before = [s for s in speeds[: len(car.times)] if s is not None]
-        if before and before[-1] > 3.0 and (x is not None and x > 0):
-            kind = "collision"
-        events.append((kind, car.lost_at, ""))
+    # At rest: the front moves less than a pixel a frame from some frame to the clip's end.
+    seen = len(car.times)
+    if seen == len(times) and seen >= 4:
+        fronts = [b[2] for b in car.boxes]
+        rest = seen - 1
+        while rest > 0 and abs(fronts[rest - 1] - fronts[-1]) <= 1:
+            rest -= 1
+        if rest < seen - 3:
+            before = [s for s in speeds[max(0, rest - 3) : rest] if s is not None]
+            # Coming to rest from speed within a few frames is a collision, not braking.
+            kind = "collision" if before and max(before) > 4.0 else "stop"
+            events.append((kind, times[rest], ""))
     enter = next((times[k] for k, on in enumerate(walkers) if on), None)
     if enter is not None:
         events.append(("pedestrian-enters-crosswalk", enter, ""))
