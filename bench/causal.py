@@ -192,7 +192,10 @@ def _read_crossing_finite(path: Path) -> _Model:
     _expect_equation(spec, "Friction", '(0.75 if Road == "dry" else 0.45) + U_Friction')
     _expect_equation(spec, "Speed", "U_Speed")
     _expect_equation(spec, "DistanceToCrosswalk", "U_Distance")
-    _expect_equation(spec, "BrakingDistance", "Speed * t_react + Speed ** 2 / (2 * Friction * g) + U_Braking")
+    _expect_equation(spec, "ReactionTime", "t_react")
+    _expect_equation(
+        spec, "BrakingDistance", "Speed * ReactionTime + Speed ** 2 / (2 * Friction * g) + U_Braking"
+    )
     _expect_equation(spec, "StopsInTime", "DriverBrakes == 1 and BrakingDistance < DistanceToCrosswalk")
     _expect_equation(spec, "Collision", "PedestrianOnCrosswalk == 1 and StopsInTime == 0")
     model: _Model = {}

@@ -17,6 +17,9 @@ from mmreason.answer import Answer, Step
 from mmreason.devices import DeviceLike, resolve_device
 from mmreason.errors import ImageError, WorldError
 
+#: File suffixes read as clips (through the world's clip reader) rather than as pictures.
+VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm"})
+
 if TYPE_CHECKING:
     import torch
 
@@ -231,6 +234,8 @@ class Reasoner:
         from mmreason.vision.images import load_image
 
         world = self._vision_world()
+        if isinstance(image, (str, Path)) and Path(image).suffix.lower() in VIDEO_SUFFIXES:
+            return self._ground_clip(Path(image), world, image_id)
         picture = load_image(image)
         key = hashlib.sha256(f"{picture.mode}{picture.size}".encode() + picture.tobytes()).hexdigest()
         if key not in self._scenes:
@@ -239,6 +244,33 @@ class Reasoner:
             scene = ground(
                 picture, world=world, encoder=self.encoder, vocabulary=self.vocabulary, image_id=image_id
             )
+            self.kg.add(scene.to_rdf(), graph=scene_graph_iri(scene.image_id))
+            self._scenes[key] = scene
+        return self._scenes[key]
+
+    def _ground_clip(self, path: Path, world: World, image_id: str | None) -> SceneGraph:
+        """A clip, read by the world's clip reader (its first frame grounded as a still, plus what
+        only motion shows), cached by the file's bytes."""
+        from mmreason.errors import MissingFileError
+        from mmreason.kg.vocab import scene_graph_iri
+        from mmreason.vision.grounding import ground
+
+        if not path.is_file():
+            raise MissingFileError(path)
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        key = "clip:" + digest.hexdigest()
+        if key not in self._scenes:
+            name = image_id or path.stem
+
+            def still(picture: Any) -> SceneGraph:
+                return ground(
+                    picture, world=world, encoder=self.encoder, vocabulary=self.vocabulary, image_id=name
+                )
+
+            scene = world.load_clip_reader()(path, ground=still, vocabulary=self.vocabulary)
             self.kg.add(scene.to_rdf(), graph=scene_graph_iri(scene.image_id))
             self._scenes[key] = scene
         return self._scenes[key]

@@ -807,7 +807,7 @@ class Executor:
         if op.args.get("do") or op.args.get("shift"):
             base = dict(op.args.get("base") or {})
             do = {k: _coerce(scm, k, v) for k, v in dict(op.args.get("do") or {}).items()}
-            missing = _shifted(do, op, seen, trail)
+            missing = _shifted(do, op, seen, trail, scm)
             if missing is not None:
                 return None, 0.0, missing, None
             return self._explain_counterfactual(variable, value, do, seen, trail, base=base)
@@ -938,7 +938,7 @@ class Executor:
         wanted = _coerce(scm, target, op.args["value"])
         do = {k: _coerce(scm, k, v) for k, v in op.args["do"].items()}
         seen = self._causal_inputs(scene, trail)
-        missing = _shifted(do, op, seen, trail)
+        missing = _shifted(do, op, seen, trail, scm)
         if missing is not None:
             return None, 0.0, missing, None
         result = self._ask_scm(target, seen, do=do)
@@ -946,16 +946,33 @@ class Executor:
         return _yes_no(float(result[wanted]))
 
 
-def _shifted(do: dict[str, Any], op: Op, seen: SceneEvidence, trail: list[Step]) -> str | None:
-    """Add ``op``'s shifts ("5 m/s slower") to ``do``, from the values the picture gives; the
-    reason there is no answer when the picture gives no value to shift."""
+def _shifted(
+    do: dict[str, Any], op: Op, seen: SceneEvidence, trail: list[Step], scm: SCM | None = None
+) -> str | None:
+    """Add ``op``'s shifts ("5 m/s slower") to ``do``, from the values the picture gives (or,
+    for a constant of the model, its value); the reason there is no answer when neither does."""
     for variable, delta in dict(op.args.get("shift") or {}).items():
         base = do.get(variable, seen.evidence.get(variable))
+        source = ""
+        if base is None and scm is not None:
+            base = _constant(scm, variable)
+            source = " (a constant of the model)"
         if base is None:
             return f"cannot tell: the picture gives no {_words(variable)} to change by {float(delta):+g}"
         do[variable] = float(base) + float(delta)
-        trail.append(Step("causal", f"{variable}: {float(base):.2f} {float(delta):+g} = {do[variable]:.2f}"))
+        trail.append(
+            Step("causal", f"{variable}: {float(base):.2f}{source} {float(delta):+g} = {do[variable]:.2f}")
+        )
     return None
+
+
+def _constant(scm: SCM, variable: str) -> float | None:
+    """The value of a real variable with no parents and no noise of its own, else None."""
+    spec = scm.spec.variables.get(variable)
+    if spec is None or spec.parents or spec.domain is not None:
+        return None
+    values = scm.sample(2, seed=0)[variable]
+    return float(values.iloc[0]) if values.nunique() == 1 else None
 
 
 def _yes_no(p: float) -> Result:

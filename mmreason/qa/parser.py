@@ -65,10 +65,18 @@ _NEGATIONS = {
 # A change of a measured quantity in a condition: "going 5 m/s slower", "10 m closer", "at 8 m/s".
 _QUANTITY = re.compile(
     r"(?P<num>\d+(?:\.\d+)?)\s*(?P<unit>[a-z]+(?:/[a-z]+)?)?"
-    r"(?:\s+(?P<cmp>slower|faster|less|more|closer|nearer|farther|further|lower|higher|shorter|longer))?"
+    r"(?:\s+(?P<cmp>slower|faster|less|more|closer|nearer|farther|further|lower|higher|shorter|longer"
+    r"|earlier|sooner|later))?"
 )
-_LESS = {"slower", "less", "closer", "nearer", "lower", "shorter"}
-_MORE = {"faster", "more", "farther", "further", "higher", "longer"}
+_LESS = {"slower", "less", "closer", "nearer", "lower", "shorter", "earlier", "sooner"}
+_MORE = {"faster", "more", "farther", "further", "higher", "longer", "later"}
+# Spoken amounts of time, as numbers: "half a second earlier" is "0.5 s earlier".
+_SPOKEN = (
+    (re.compile(r"\b(?:a )?quarter of a second\b"), "0.25 s"),
+    (re.compile(r"\bhalf a second\b"), "0.5 s"),
+    (re.compile(r"\ba second and a half\b"), "1.5 s"),
+    (re.compile(r"\b(?:a|one) second\b"), "1 s"),
+)
 # Units as words, so that "at 8 m/s" reads as a rate and "10 m further" as a length.
 _UNIT_WORDS = {
     "m/s": "metres per second",
@@ -632,6 +640,8 @@ class QuestionParser:
     def quantity(self, clause: str) -> tuple[Match, str, float] | None:
         """A clause that sets or shifts a real-valued variable: ``(Speed, "shift", -5.0)`` for "it
         had been going 5 m/s slower", ``(Speed, "set", 8.0)`` for "it had been going at 8 m/s"."""
+        for spoken, number in _SPOKEN:
+            clause = spoken.sub(number, clause)
         found = _QUANTITY.search(clause)
         if found is None:
             return None

@@ -67,6 +67,7 @@ _TOP_KEYS = {
     "readers",
     "renderer",
     "clip_renderer",
+    "clip_reader",
     "vision",
     "training",
     "demo",
@@ -179,6 +180,7 @@ class World:
     readers: tuple[str, ...] = ()
     renderer: str | None = None
     clip_renderer: str | None = None
+    clip_reader: str | None = None
     vision: VisionSchema | None = None
     labels: Path | None = None
     training: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
@@ -263,6 +265,13 @@ class World:
                 f"{self.manifest}: the world {self.name!r} has no clip renderer (key 'clip_renderer')"
             )
         return self._code(self.clip_renderer, "clip_renderer")
+
+    def load_clip_reader(self) -> Callable[..., Any]:
+        """The clip reader the manifest names (``read(path, ground=..., vocabulary=...)`` → a scene
+        graph); WorldError when the world reads no clips."""
+        if self.clip_reader is None:
+            raise WorldError(f"{self.manifest}: the world {self.name!r} reads no clips (key 'clip_reader')")
+        return self._code(self.clip_reader, "clip_reader")
 
     def load_proposer(self) -> Callable[..., Any] | None:
         """The world's own region proposer, or None when it uses a built-in one."""
@@ -436,10 +445,12 @@ class _Reader:
         readers = self.strings("readers", raw.get("readers", []))
         renderer = raw.get("renderer")
         clip_renderer = raw.get("clip_renderer")
+        clip_reader = raw.get("clip_reader")
         for key, spec in [
             *(("readers", r) for r in readers),
             ("renderer", renderer),
             ("clip_renderer", clip_renderer),
+            ("clip_reader", clip_reader),
         ]:
             if spec is not None and (not isinstance(spec, str) or not _CODE_SPEC.match(spec)):
                 raise self.fail(
@@ -461,6 +472,7 @@ class _Reader:
             readers=readers,
             renderer=renderer,
             clip_renderer=clip_renderer,
+            clip_reader=clip_reader,
             labels=labels,
             training=MappingProxyType({k: v for k, v in training.items() if k != "labels"}),
             demo=self.demo(),

@@ -23,18 +23,20 @@ def test_bundled_files_load(name):
 def test_crossing_uses_the_shared_vocabulary(crossing):
     assert set(crossing.variables) == {
         "Weather", "StreetCleaning", "Road", "Friction", "Light", "DriverBrakes", "Speed",
-        "DistanceToCrosswalk", "BrakingDistance", "StopsInTime", "PedestrianOnCrosswalk", "Collision",
+        "DistanceToCrosswalk", "ReactionTime", "BrakingDistance", "StopsInTime", "PedestrianOnCrosswalk",
+        "Collision",
     }  # fmt: skip
     assert crossing.domain("Weather") == ("clear", "cloudy", "rain")
     assert crossing.domain("Road") == ("dry", "wet")
     assert crossing.domain("Light") == ("red", "yellow", "green")
     for name in ("StreetCleaning", "DriverBrakes", "StopsInTime", "PedestrianOnCrosswalk", "Collision"):
         assert crossing.domain(name) == (0, 1)
-    for name in ("Friction", "Speed", "DistanceToCrosswalk", "BrakingDistance"):
+    for name in ("Friction", "Speed", "DistanceToCrosswalk", "ReactionTime", "BrakingDistance"):
         assert crossing.domain(name) is None
     edges = set(crossing.graph.edges)
     assert {("Weather", "Road"), ("StreetCleaning", "Road"), ("Road", "Friction"), ("Light", "DriverBrakes"),
-            ("Speed", "BrakingDistance"), ("Friction", "BrakingDistance"), ("BrakingDistance", "StopsInTime"),
+            ("Speed", "BrakingDistance"), ("ReactionTime", "BrakingDistance"),
+            ("Friction", "BrakingDistance"), ("BrakingDistance", "StopsInTime"),
             ("DistanceToCrosswalk", "StopsInTime"), ("StopsInTime", "Collision"),
             ("PedestrianOnCrosswalk", "Collision")} <= edges  # fmt: skip
 

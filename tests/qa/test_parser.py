@@ -229,6 +229,19 @@ def test_lexicon_of_any_graph_resolves_by_meaning():
             "Would the car have stopped in time if it had been 10 m closer to the crosswalk?",
             {"shift": {"DistanceToCrosswalk": -10.0}},
         ),
+        # Time, spoken or in seconds: earlier and sooner shorten, later lengthens.
+        (
+            "Had the driver braked half a second earlier, would it have stopped in time?",
+            {"shift": {"ReactionTime": -0.5}},
+        ),
+        (
+            "Would the car have stopped in time if the driver had reacted 0.3 s later?",
+            {"shift": {"ReactionTime": 0.3}},
+        ),
+        (
+            "Had the driver braked a second sooner, would it have stopped in time?",
+            {"shift": {"ReactionTime": -1.0}},
+        ),
     ],
 )
 def test_a_number_in_the_condition_sets_or_shifts_a_real_variable(parser, question, expected):

@@ -65,3 +65,35 @@ def test_clip_settings_are_checked() -> None:
         render_clip(1, fps=60)
     with pytest.raises(InvalidInputError, match="duration"):
         render_clip(1, duration=0)
+
+
+@pytest.fixture(scope="module")
+def reasoner():
+    from mmreason import Reasoner
+
+    return Reasoner.from_world("crossing", device="cpu")
+
+
+def test_a_clip_is_asked_in_english_and_answered_from_what_it_shows(clip, reasoner) -> None:
+    from mmreason.worlds.crossing.sim import simulate
+
+    truth, _ = clip
+    speed = reasoner.ask(truth.path, "How fast is the car going?")
+    assert speed.value == pytest.approx(truth.run.draws.speed, abs=0.5)
+    answer = reasoner.ask(
+        truth.path, "Had the driver braked half a second earlier, would it have stopped in time?"
+    )
+    # The simulator re-run on the clip's own draws is the truth.
+    assert answer.value is simulate(truth.run.draws, react_earlier=0.5).stopped
+    details = [step.detail for step in answer.steps]
+    assert any("braking seen in the clip" in d for d in details)
+    assert any(d.startswith("ReactionTime: 1.00 (a constant of the model) -0.5 = 0.50") for d in details)
+    assert "abduction, action, prediction" in answer.explain()
+
+
+def test_a_still_gives_no_driver_response(reasoner) -> None:
+    from mmreason.worlds.crossing.clip import render_still
+
+    image, _, _ = render_still(9_000_004)
+    found = reasoner.executor.evidence(reasoner.ground(image))
+    assert "DriverBrakes" not in found.soft_evidence and "StopsInTime" not in found.soft_evidence

@@ -42,6 +42,7 @@ __all__ = [
     "Track",
     "calibrate",
     "ground_clip",
+    "read_clip",
 ]
 
 #: A centre-line dash and its gap: 3 m + 9 m.
@@ -49,7 +50,7 @@ DASH_PERIOD_M = 12.0
 #: The width of a lane; the road is two lanes.
 LANE_M = 3.5
 _BRIGHT = 215  # a marking's channels all above this
-_DIFF = 40  # a foreground pixel differs from the background by more than this in some channel
+_DIFF = 28  # a foreground pixel differs from the background by more than this in some channel
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +94,10 @@ def calibrate(image: Image.Image) -> Calibration:
     if columns.size < 8:
         raise VideoError("the frame shows no crosswalk to calibrate from (no column of stripes)")
     x0, x1 = int(columns.min()), int(columns.max()) + 1
-    rows = np.flatnonzero(bright[:, (x0 + x1) // 2])
+    # The stripes' rows: at least half the crosswalk's width bright (a road user may hide some).
+    rows = np.flatnonzero(bright[:, x0:x1].sum(axis=1) >= (x1 - x0) / 2)
+    if rows.size == 0:
+        raise VideoError("the frame shows no crosswalk stripes to find the road's band from")
     road = (int(rows.min()) - 4, int(rows.max()) + 5)
     # The centre line: the road row with the most dash-long bright runs outside the crosswalk.
     best: tuple[int, list[int]] = (0, [])
@@ -145,6 +149,7 @@ class ClipGrounding:
     pedestrian_on_crosswalk: tuple[bool, ...]
     seconds: float  # wall time spent grounding
     first_frame: Image.Image = field(repr=False, compare=False)
+    car_box: tuple[int, int, int, int] = (0, 0, 0, 0)  # the car's box in the first frame
 
     @property
     def frames_per_second(self) -> float:
@@ -222,11 +227,18 @@ def _housing(rgb: np.ndarray) -> tuple[int, int, int, int]:
 
 
 def _lamp_lit(rgb: np.ndarray, box: tuple[int, int, int, int]) -> bool:
-    """A rear lamp's hot centre (near-white red) in the box's rear quarter, low on the body."""
+    """A lit rear lamp in the box's rear quarter, low on the body: its hot centre (near-white red)
+    or a red brighter than paint."""
     x0, y0, x1, y1 = box
-    rear = rgb[y0 + (y1 - y0) // 2 : y1, x0 : x0 + max(6, (x1 - x0) // 4)].reshape(-1, 3).astype(int)
+    # A few pixels behind the box too: a dark body on a dark road may be found short of its rear.
+    rear = (
+        rgb[y0 + (y1 - y0) // 3 : y1, max(0, x0 - 3) : x0 + max(8, (x1 - x0) // 4)].reshape(-1, 3).astype(int)
+    )
     r, g, b = rear[:, 0], rear[:, 1], rear[:, 2]
-    return bool(((r > 235) & (g > 150) & (b > 120) & (r - b > 35)).any())
+    hot = (r > 235) & (g > 150) & (b > 120) & (r - b > 35)
+    # A lit lamp is brighter than any red paint; on a dark body the codec blurs its hot centre.
+    lit = (r > 225) & (g < 120) & (b < 120)
+    return bool((hot | lit).sum() >= 2)
 
 
 def _plate(frames: list[np.ndarray]) -> np.ndarray:
@@ -284,7 +296,11 @@ def ground_clip(source: str | Path | Iterable[Image.Image], *, fps: float | None
     sample = [f for k, f in enumerate(frames()) if k % step == 0]
     plate = _plate(sample)
     first = sample[0]
-    calib = calibrate(Image.fromarray(first))
+    # Calibrated on the first frame; where a road user hides the markings there, on the empty street.
+    try:
+        calib = calibrate(Image.fromarray(first))
+    except VideoError:
+        calib = calibrate(Image.fromarray(plate.astype(np.uint8)))
     housing = _housing(first)
     top, bottom = calib.road_px
     middle = (top + bottom) / 2
@@ -377,6 +393,7 @@ def ground_clip(source: str | Path | Iterable[Image.Image], *, fps: float | None
         tuple(walkers),
         seconds,
         Image.fromarray(first),
+        car.boxes[0],
     )
 
 
@@ -451,3 +468,74 @@ def speed_error(grounding: ClipGrounding, true_speeds: Iterable[float]) -> list[
         for s, v in zip(grounding.car_speed, true_speeds, strict=False)
         if s is not None and math.isfinite(s)
     ]
+
+
+def read_clip(path: str | Path, *, ground: Any, vocabulary: Any, clip: ClipGrounding | None = None) -> Any:
+    """A clip as one scene graph: its first frame grounded as a still (``ground(image)``), with
+    what only the clip shows added: the car's distance and speed at the first frame from its
+    track, whether its driver braked, whether it came to rest before the crosswalk, who stepped
+    onto the crosswalk, and the clip's events in the notes."""
+    from dataclasses import replace
+
+    from mmreason.vision.grounding import Attribute, Relation
+    from mmreason.vision.proposals import box_iou
+    from mmreason.vision.vocabulary import Concept
+    from mmreason.worlds.crossing.namespace import MR
+
+    clip = clip if clip is not None else ground_clip(path)
+    scene = ground(clip.first_frame)
+    objects = list(scene.objects)
+    focal = max(range(len(objects)), key=lambda i: box_iou(objects[i].bbox, clip.car_box), default=None)
+    speed = next((v for v in clip.car_speed if v is not None), None)
+    if focal is not None and box_iou(objects[focal].bbox, clip.car_box) >= 0.5 and clip.car_x[0] is not None:
+        measures = {str(MR.distanceToCrosswalk): max(0.0, -clip.car_x[0])}
+        if speed is not None:
+            measures[str(MR.speed)] = speed
+        objects[focal] = objects[focal].with_measures(measures)
+
+    def said(prop: Any, iri: Any, other: Any, confidence: float, how: str) -> Attribute:
+        concept = Concept(str(prop), str(iri), vocabulary.label(str(iri)), vocabulary.label(str(iri)))
+        distribution = {str(iri): confidence, str(other): 1.0 - confidence}
+        return replace(Attribute.of(concept, confidence, distribution), how=how)
+
+    attributes = dict(scene.attributes)
+    braked = clip.event("braking-onset")
+    lamp = f"lit at {braked[1]:.2f} s" if braked else "never lit"
+    attributes[str(MR.driverResponse)] = said(
+        MR.driverResponse,
+        MR.brakingSeenInClip if braked else MR.noBrakingSeenInClip,
+        MR.noBrakingSeenInClip if braked else MR.brakingSeenInClip,
+        0.95,
+        f"the rear lamp {lamp} over the clip",
+    )
+    rest = clip.event("stop")
+    past = any(x is not None and x > 0 for x in clip.car_x)
+    if rest is not None or past:
+        stopped = rest is not None and not past
+        attributes[str(MR.stopOutcome)] = said(
+            MR.stopOutcome,
+            MR.restedBeforeCrosswalkInClip if stopped else MR.passedStopLineInClip,
+            MR.passedStopLineInClip if stopped else MR.restedBeforeCrosswalkInClip,
+            0.95,
+            "the car's front tracked to rest before the stop line"
+            if stopped
+            else "its front passed the stop line",
+        )
+    relations = list(scene.relations)
+    crosswalk = next((r for r in scene.regions if r.cls == str(MR.Crosswalk)), None)
+    if any(clip.pedestrian_on_crosswalk) and crosswalk is not None:
+        walkers = [o for o in objects if vocabulary.is_a(o.type.concept.iri, str(MR.Pedestrian))]
+        if walkers and not any(r.property == str(MR.onCrosswalk) for r in relations):
+            relations.append(Relation(walkers[0].id, str(MR.onCrosswalk), crosswalk.id, 0.95))
+    events = "; ".join(f"{kind} at {at:.2f} s{' (' + d + ')' if d else ''}" for kind, at, d in clip.events)
+    note = (
+        f"a clip of {len(clip.times)} frames at {clip.fps:g} fps, calibrated from its centre line "
+        f"({clip.calibration.px_per_m:.2f} px per metre); events: {events or 'none'}"
+    )
+    return replace(
+        scene,
+        objects=tuple(objects),
+        attributes=attributes,
+        relations=tuple(relations),
+        notes=(*scene.notes, note),
+    )
