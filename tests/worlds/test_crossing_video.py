@@ -97,3 +97,24 @@ def test_a_still_gives_no_driver_response(reasoner) -> None:
     image, _, _ = render_still(9_000_004)
     found = reasoner.executor.evidence(reasoner.ground(image))
     assert "DriverBrakes" not in found.soft_evidence and "StopsInTime" not in found.soft_evidence
+
+
+def test_bad_clips_get_a_clear_error_and_nothing_is_written_beside_them(tmp_path, reasoner) -> None:
+    import numpy as np
+
+    from mmreason.vision.video import write_video
+
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40)
+    with pytest.raises(VideoError, match="corrupt.mp4"):
+        reasoner.ask(corrupt, "How fast is the car going?")
+    # A street with nothing moving on it: there is no car to follow.
+    still = render_clip(9_000_004, duration=1.0)
+    from mmreason.worlds.crossing.clip import iter_clip
+
+    first = next(iter_clip(still.run, seed=9_000_004, duration=0.1))[0]
+    frozen = tmp_path / "frozen.mp4"
+    write_video(frozen, [np.asarray(first)] * 12, fps=12)
+    with pytest.raises(VideoError, match="no vehicle driving"):
+        ground_clip(frozen)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corrupt.mp4", "frozen.mp4"]
