@@ -858,8 +858,12 @@ def _label(
     *,
     counterfactual: bool = False,
 ) -> str:
-    interventions = ", ".join(f"{k}={v}" for k, v in (do or {}).items())
-    given = [f"{k}={v}" if v != "·" else k for k, v in evidence.items()]
+    def show(value: Any) -> str:
+        # A measured number reads as six significant digits (12.499999999999886 as 12.5).
+        return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+    interventions = ", ".join(f"{k}={show(v)}" for k, v in (do or {}).items())
+    given = [f"{k}={show(v)}" if not (isinstance(v, str) and v == "·") else k for k, v in evidence.items()]
     given += [f"soft({k})" for k in soft or {}]
     if counterfactual:
         head = f"{target}_{{{interventions}}}"
