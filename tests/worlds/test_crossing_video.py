@@ -106,7 +106,7 @@ def test_bad_clips_get_a_clear_error_and_nothing_is_written_beside_them(tmp_path
 
     corrupt = tmp_path / "corrupt.mp4"
     corrupt.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40)
-    with pytest.raises(VideoError, match="corrupt.mp4"):
+    with pytest.raises(VideoError, match=r"corrupt\.mp4"):
         reasoner.ask(corrupt, "How fast is the car going?")
     # A street with nothing moving on it: there is no car to follow.
     still = render_clip(9_000_004, duration=1.0)
