@@ -118,3 +118,26 @@ def test_bad_clips_get_a_clear_error_and_nothing_is_written_beside_them(tmp_path
     with pytest.raises(VideoError, match="no vehicle driving"):
         ground_clip(frozen)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["corrupt.mp4", "frozen.mp4"]
+
+
+def test_the_fitted_scm_is_what_its_clips_say() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from mmreason.causal import SCM
+    from mmreason.worlds import bundled_world_dir
+
+    folder = bundled_world_dir("crossing") / "fitted"
+    model = SCM.from_file(folder / "crossing.fitted.scm.toml")
+    clips = pd.read_csv(folder / "clips.csv")
+    assert len(clips) >= 900
+    # The CPD of the driver's response is the frequency in the clips, light by light.
+    for light in ("red", "yellow", "green"):
+        seen = clips[clips["Light"] == light]["DriverBrakes"].mean()
+        assert model.query("DriverBrakes", evidence={"Light": light})[1] == pytest.approx(seen, abs=1e-6)
+    # The braking distance is least squares on the clips that show a stop (numpy's, computed here).
+    rows = clips.dropna(subset=["BrakingDistance", "SpeedReaction", "SpeedSq", "WetSpeedSq"])
+    design = np.column_stack([np.ones(len(rows)), rows[["SpeedReaction", "SpeedSq", "WetSpeedSq"]]])
+    coefficients, *_ = np.linalg.lstsq(design, rows["BrakingDistance"].to_numpy(), rcond=None)
+    terms = model.spec.variables["BrakingDistance"].equation
+    assert terms.startswith(repr(float(coefficients[0])))
