@@ -235,9 +235,10 @@ def _lamp_lit(rgb: np.ndarray, box: tuple[int, int, int, int]) -> bool:
         rgb[y0 + (y1 - y0) // 3 : y1, max(0, x0 - 3) : x0 + max(8, (x1 - x0) // 4)].reshape(-1, 3).astype(int)
     )
     r, g, b = rear[:, 0], rear[:, 1], rear[:, 2]
-    hot = (r > 235) & (g > 150) & (b > 120) & (r - b > 35)
-    # A lit lamp is brighter than any red paint; on a dark body the codec blurs its hot centre.
-    lit = (r > 225) & (g < 120) & (b < 120)
+    hot = (r > 235) & (g > 165) & (b > 120) & (g > b) & (r - b > 35)  # near-white red, greener than blue
+    # On a dark body the codec blurs the hot centre: a red clearly brighter than the body's paint.
+    body = np.median(rgb[y0 : y1 - (y1 - y0) // 4, (x0 + x1) // 2 - 4 : (x0 + x1) // 2 + 4, 0])
+    lit = (r > 225) & (g < 120) & (b < 120) & (r > body + 30)
     return bool((hot | lit).sum() >= 2)
 
 
