@@ -688,7 +688,7 @@ _FORMS: tuple[_Form, ...] = tuple(
         ),
         (
             "observation",
-            # A comma ends the given clause when there is one: "given the driver did not brake, ...".
+            # A comma ends the given clause when there is one: "given it did not rain, ...".
             r"^(?:given|knowing|if we know) (?:that )?(?P<cond>(?:[^,]+(?=, ))|.+?),? "
             r"(?:is|was|were|are|did|does|do|will|would|has|had)"
             r" (?P<outcome>.+)$",

@@ -15,7 +15,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +84,14 @@ class ClipTruth:
     fps: float
     frames: tuple[FrameTruth, ...]
     path: Path | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every draw, the interventions and the events: enough to re-run and score the clip."""
+        return {
+            "draws": self.run.draws.to_dict(),
+            "events": [asdict(event) for event in self.run.events],
+            "do": dict(self.run.do),
+        }
 
 
 def _pixel_x(metres: float) -> int:

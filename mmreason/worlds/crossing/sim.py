@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -163,28 +163,18 @@ class Draws:
 
 
 def _others(rng: np.random.Generator, colours: tuple[str, ...]) -> tuple[Other, ...]:
-    out = []
-    for _ in range(int(rng.integers(0, 2))):
-        out.append(
-            Other(
-                ("car", "truck", "bus")[int(rng.integers(3))],
-                colours[int(rng.integers(len(colours)))],
-                "near",
-                float(rng.uniform(8.0, 25.0)),  # the gap behind the car's rear, metres
-                0.0,
-            )
-        )
-    for _ in range(int(rng.integers(0, 3))):
-        out.append(
-            Other(
-                ("car", "truck", "bus")[int(rng.integers(3))],
-                colours[int(rng.integers(len(colours)))],
-                "far",
-                float(rng.uniform(-75.0, 10.0)),
-                float(rng.uniform(8.0, 15.0)),
-            )
-        )
-    return tuple(out)
+    def kind() -> tuple[str, str]:
+        return ("car", "truck", "bus")[int(rng.integers(3))], colours[int(rng.integers(len(colours)))]
+
+    # Queued behind the car (x0 is the gap behind its rear), then oncoming in the far lane.
+    queued = [
+        Other(*kind(), "near", float(rng.uniform(8.0, 25.0)), 0.0) for _ in range(int(rng.integers(0, 2)))
+    ]
+    oncoming = [
+        Other(*kind(), "far", float(rng.uniform(-75.0, 10.0)), float(rng.uniform(8.0, 15.0)))
+        for _ in range(int(rng.integers(0, 3)))
+    ]
+    return (*queued, *oncoming)
 
 
 #: What :func:`simulate` accepts as an intervention, and on which draw it acts.
@@ -457,8 +447,3 @@ def _other_x(other: Other, car_x: float, car_length: float, t: float) -> float:
     if other.lane == "near":
         return car_x - car_length - other.x0  # queued: keeps its gap behind the car
     return other.x0 - other.speed * t
-
-
-def draw_names() -> tuple[str, ...]:
-    """The names of the draws, in order."""
-    return tuple(f.name for f in fields(Draws))

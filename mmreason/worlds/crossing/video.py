@@ -23,7 +23,6 @@ Nothing here reads the renderer's constants; what is measured comes off the fram
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,7 +122,6 @@ def calibrate(image: Image.Image) -> Calibration:
 class Track:
     """One road user followed through the frames: times, boxes, and per-frame flags."""
 
-    id: int
     times: list[float] = field(default_factory=list)
     boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
     lamps: list[bool] = field(default_factory=list)
@@ -346,7 +344,7 @@ def ground_clip(source: str | Path | Iterable[Image.Image], *, fps: float | None
             if not moved:
                 raise VideoError("the clip shows no vehicle driving towards the crosswalk")
             box = max(moved, key=lambda b: b[2])
-            car = Track(0, [times[0]], [box], [first_lamps[box]])
+            car = Track([times[0]], [box], [first_lamps[box]])
         if car.lost_at is not None or car.left_at is not None:
             continue
         last = car.last
@@ -460,15 +458,6 @@ def _events(
     if enter is not None:
         events.append(("pedestrian-enters-crosswalk", enter, ""))
     return sorted(events, key=lambda e: e[1])
-
-
-def speed_error(grounding: ClipGrounding, true_speeds: Iterable[float]) -> list[float]:
-    """Absolute speed errors, frame by frame, where the grounding has a speed."""
-    return [
-        abs(s - v)
-        for s, v in zip(grounding.car_speed, true_speeds, strict=False)
-        if s is not None and math.isfinite(s)
-    ]
 
 
 def read_clip(path: str | Path, *, ground: Any, vocabulary: Any, clip: ClipGrounding | None = None) -> Any:
