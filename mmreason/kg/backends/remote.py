@@ -1,15 +1,34 @@
 """Any SPARQL 1.1 endpoint over HTTP (the SPARQL 1.1 Protocol), with a bounded timeout.
 
 Bound values travel as a ``VALUES`` block of serialised RDF terms
-(:mod:`mmreason.kg.sparql_text`), prefixes as a ``PREFIX`` prologue. The
-endpoint's default graph should be the union of its graphs, as the other
-backends' is: Oxigraph with ``--union-default-graph``, Fuseki with
-``tdb:unionDefaultGraph``, GraphDB and Virtuoso by default.
+(:mod:`mmreason.kg.sparql_text`), prefixes as a ``PREFIX`` prologue.
+
+A query's default graph is the union of all graphs on every backend. A server
+may be configured that way (Oxigraph's ``--union-default-graph``, Fuseki's
+``tdb:unionDefaultGraph``, Virtuoso as shipped) or not (Oxigraph and Fuseki as
+they come: the default graph is the unnamed graph alone). The backend finds out
+which from the data itself, once named graphs hold triples: a few quads of the
+named graphs either are or are not in the default graph. On a server whose
+default graph is not the union, every query names its dataset through the
+protocol's ``default-graph-uri`` and ``named-graph-uri`` (one per named graph),
+so the same query gives the same rows on either kind of server. The one state
+the protocol cannot express, triples in the unnamed graph *and* in named graphs
+of such a server, is refused with an :class:`~mmreason.errors.EndpointError`
+rather than answered from part of the data.
+
+Every request is bounded: ``timeout`` seconds from sending to the last byte,
+:data:`~mmreason.limits.MAX_SPARQL_RESPONSE_BYTES` bytes, and a body that must
+parse whole. A dropped connection, a truncated or endless answer, or a server
+error becomes an :class:`~mmreason.errors.EndpointError` naming the URL; each
+request opens its own connection, so the same object works again once the
+server is back.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -35,6 +54,14 @@ DEFAULT_TIMEOUT = 30.0
 LOAD_CHUNK = 100_000
 
 _ACCEPT_QUERY = "application/sparql-results+json, application/n-triples;q=0.9"
+#: Quads of the named graphs looked up in the default graph to tell the server's kind.
+PROBE_QUADS = 8
+
+# The named graphs that hold triples, and whether the unnamed graph holds any (one request).
+_DATASET_QUERY = """SELECT ?g ?d WHERE {
+  { GRAPH ?g { } FILTER EXISTS { GRAPH ?g { ?s ?p ?o } } }
+  UNION { SELECT (1 AS ?d) WHERE { ?s ?p ?o } LIMIT 1 }
+}"""
 
 
 def endpoint_urls(url: str, update_url: str | None) -> tuple[str, str]:
@@ -68,19 +95,21 @@ def _term(cell: Mapping[str, str]) -> Any:
     raise QueryError(f"unsupported term type {kind!r} in the endpoint's results")
 
 
-def _bounded_read(response: Any, url: str) -> bytes:
+def _bounded_read(response: Any, url: str, deadline: float, timeout: float) -> bytes:
     """The body of a response, refused past :data:`~mmreason.limits.MAX_SPARQL_RESPONSE_BYTES`
-    (an endless or runaway answer must not take all memory)."""
+    or past the deadline (an endless or runaway answer must take neither all memory nor forever)."""
     from mmreason.limits import MAX_SPARQL_RESPONSE_BYTES
 
     chunks, size = [], 0
-    while chunk := response.read(1 << 20):
+    while chunk := response.read1(1 << 20) if hasattr(response, "read1") else response.read(1 << 20):
         size += len(chunk)
         if size > MAX_SPARQL_RESPONSE_BYTES:
             raise EndpointError(
                 f"SPARQL endpoint {url} sent more than {MAX_SPARQL_RESPONSE_BYTES:,} bytes (docs/limits.md); "
                 "ask for fewer rows (LIMIT) or aggregate"
             )
+        if time.monotonic() > deadline:
+            raise EndpointError(f"SPARQL endpoint {url} did not finish its answer within {timeout:g} s")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -92,8 +121,51 @@ class RemoteBackend(Backend):
         self.query_url, self.update_url = endpoint_urls(url, update_url)
         self.location = "sparql:" + url
         self.timeout = float(timeout)
+        #: Whether the server's default graph is the union of its graphs; ``None`` until its
+        #: named graphs hold triples (until then both kinds answer alike).
+        self.union_default_graph: bool | None = None
 
-    def _post(self, url: str, form: Mapping[str, str], accept: str) -> tuple[str, bytes]:
+    # ------------------------------------------------------------------ the dataset
+
+    def _is_union(self) -> bool | None:
+        if self.union_default_graph is None:
+            self.union_default_graph = self._probe_union()
+        return self.union_default_graph
+
+    def _select_raw(self, text: str, bindings: Mapping[str, Term] | None = None) -> QueryOutcome:
+        """A query as written, with no dataset named (the server's own default graph)."""
+        return self._run_query(with_values(text, bindings or {}), (), text, {})
+
+    def _probe_union(self) -> bool | None:
+        """Whether the default graph is the union: are quads of named graphs in it?"""
+        found = [
+            row[0]
+            for row in self._select_raw(
+                "SELECT ?in WHERE { { SELECT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } } "
+                f"LIMIT {PROBE_QUADS} }} BIND(EXISTS {{ ?s ?p ?o }} AS ?in) }}"
+            ).rows
+        ]
+        return all(found) if found else None
+
+    def _dataset(self) -> list[tuple[str, str]]:
+        """The protocol parameters that make a query's default graph the union of all graphs."""
+        if self._is_union() is not False:
+            return []
+        rows = self._select_raw(_DATASET_QUERY).rows
+        named = sorted(str(g) for g, _ in rows if isinstance(g, URIRef))
+        if not named:
+            return []
+        if any(d is not None for _, d in rows):
+            raise EndpointError(
+                f"SPARQL endpoint {self.query_url} keeps triples both in its unnamed default graph and in "
+                f"{len(named)} named graph(s), and its default graph is not their union; the SPARQL "
+                "protocol cannot name the unnamed graph beside named ones, so answers would miss data. "
+                "Start the server with a union default graph (oxigraph serve --union-default-graph; "
+                "Fuseki: tdb2:unionDefaultGraph true) or move those triples into a named graph"
+            )
+        return [("default-graph-uri", g) for g in named] + [("named-graph-uri", g) for g in named]
+
+    def _post(self, url: str, form: Sequence[tuple[str, str]], accept: str) -> tuple[str, bytes]:
         body = urllib.parse.urlencode(form).encode()
         request = urllib.request.Request(
             url,
@@ -101,11 +173,17 @@ class RemoteBackend(Backend):
             headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": accept},
             method="POST",
         )
+        deadline = time.monotonic() + self.timeout
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                return response.headers.get("Content-Type", ""), _bounded_read(response, url)
+                return response.headers.get("Content-Type", ""), _bounded_read(
+                    response, url, deadline, self.timeout
+                )
         except urllib.error.HTTPError as exc:
-            detail = exc.read().decode("utf-8", "replace").strip()
+            try:
+                detail = exc.read(4096).decode("utf-8", "replace").strip()
+            except (OSError, http.client.HTTPException):
+                detail = ""
             if exc.code == 400:
                 raise QueryError(detail or "the endpoint refused the request (HTTP 400)") from None
             raise EndpointError(f"SPARQL endpoint {url} answered HTTP {exc.code}: {detail[:500]}") from None
@@ -115,9 +193,16 @@ class RemoteBackend(Backend):
                 what = "refused the connection (is the server running?)"
             elif isinstance(reason, TimeoutError):
                 what = f"did not answer within {self.timeout:g} s"
+            elif isinstance(reason, ConnectionError):
+                what = "dropped the connection (did the server stop?)"
             else:
                 what = "cannot be reached"
             raise EndpointError(f"SPARQL endpoint {url} {what}: {reason}") from None
+        except http.client.HTTPException as exc:
+            # IncompleteRead, RemoteDisconnected, a malformed status line: the answer was cut short.
+            raise EndpointError(
+                f"SPARQL endpoint {url} broke off its answer ({type(exc).__name__}: {exc})"
+            ) from None
 
     def _refine(
         self, error: QueryError, text: str, prefixes: Mapping[str, str], *, update: bool
@@ -138,24 +223,43 @@ class RemoteBackend(Backend):
         )
 
     def query(self, text: str, bindings: Mapping[str, Term], prefixes: Mapping[str, str]) -> QueryOutcome:
-        full = prologue(prefixes) + with_values(text, bindings)
+        return self._run_query(
+            prologue(prefixes) + with_values(text, bindings), self._dataset(), text, prefixes
+        )
+
+    def _run_query(
+        self,
+        full: str,
+        dataset: Sequence[tuple[str, str]],
+        text: str,
+        prefixes: Mapping[str, str],
+    ) -> QueryOutcome:
         try:
-            content_type, body = self._post(self.query_url, {"query": full}, _ACCEPT_QUERY)
+            content_type, body = self._post(self.query_url, [("query", full), *dataset], _ACCEPT_QUERY)
         except QueryError as exc:
             raise self._refine(exc, text, prefixes, update=False) from None
-        if "json" in content_type:
-            data = json.loads(body)
-            if "boolean" in data:
-                return QueryOutcome("ask", boolean=bool(data["boolean"]))
-            variables = tuple(data["head"].get("vars", ()))
-            rows = [
-                tuple(_term(b[v]) if v in b else None for v in variables) for b in data["results"]["bindings"]
+        try:
+            if "json" in content_type:
+                data = json.loads(body)
+                if "boolean" in data:
+                    return QueryOutcome("ask", boolean=bool(data["boolean"]))
+                variables = tuple(data["head"].get("vars", ()))
+                rows = [
+                    tuple(_term(b[v]) if v in b else None for v in variables)
+                    for b in data["results"]["bindings"]
+                ]
+                return QueryOutcome("select", variables=variables, rows=rows)
+            triples = [
+                (from_ox(q.subject), from_ox(q.predicate), from_ox(q.object))
+                for q in ox.parse(body, format=ox.RdfFormat.N_TRIPLES)
             ]
-            return QueryOutcome("select", variables=variables, rows=rows)
-        triples = [
-            (from_ox(q.subject), from_ox(q.predicate), from_ox(q.object))
-            for q in ox.parse(body, format=ox.RdfFormat.N_TRIPLES)
-        ]
+        except (ValueError, KeyError, TypeError, SyntaxError) as exc:
+            # A 200 whose body stops short or is not what it says (a server that failed mid-answer).
+            tail = body[-200:].decode("utf-8", "replace").strip()
+            raise EndpointError(
+                f"SPARQL endpoint {self.query_url} sent an answer that does not parse "
+                f"({type(exc).__name__}: {exc}); it ends with: {tail!r}"
+            ) from None
         return QueryOutcome("graph", triples=triples)
 
     def update(self, text: str, bindings: Mapping[str, Term], prefixes: Mapping[str, str]) -> None:
@@ -165,7 +269,7 @@ class RemoteBackend(Backend):
         if not text:
             return
         try:
-            self._post(self.update_url, {"update": prologue(prefixes) + text}, "*/*")
+            self._post(self.update_url, [("update", prologue(prefixes) + text)], "*/*")
         except QueryError as exc:
             raise self._refine(exc, original or text, prefixes, update=True) from None
 
@@ -195,9 +299,14 @@ class RemoteBackend(Backend):
                 bar.update(len(chunk))
 
     def count(self) -> int:
-        outcome = self.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", {}, {})
+        if self._is_union() is False:  # the default graph is the unnamed one: count it and the named ones
+            outcome = self._select_raw(
+                "SELECT (COUNT(*) AS ?n) WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }"
+            )
+        else:
+            outcome = self._select_raw("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
         return int(outcome.rows[0][0])
 
     def graphs(self) -> list[URIRef]:
-        outcome = self.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }", {}, {})
-        return sorted(g for (g,) in outcome.rows if isinstance(g, URIRef))
+        outcome = self._select_raw("SELECT ?g WHERE { GRAPH ?g { } FILTER EXISTS { GRAPH ?g { ?s ?p ?o } } }")
+        return sorted({g for (g,) in outcome.rows if isinstance(g, URIRef)})
