@@ -18,11 +18,11 @@ $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(PIP) -e '.[test,server]'
+	$(PIP) -e '.[test,server,distributed]'
 	touch $@ $(VENV)/.installed-run
 
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
-	$(PIP) -e '.[test,server,bench]'
+	$(PIP) -e '.[test,server,distributed,bench]'
 	touch $@ $(VENV)/.installed-test $(VENV)/.installed-run
 
 ## demo: the main job on the bundled default

@@ -255,16 +255,66 @@ def _read_text(path: str) -> str:
         raise InvalidInputError(f"{path}: cannot be read: {exc}") from None
 
 
+def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
+    device = "cpu" if args.device == "auto" else args.device
+    return {
+        "engine": args.engine,
+        "workers": args.workers,
+        "address": args.address,
+        "device": device,
+        "predictor": args.gnn,
+        "min_score": args.min_score,
+    }
+
+
 def _cmd_whatif(args: argparse.Namespace) -> int:
     from mmreason.report import write_whatif_report
 
-    reasoner = _reasoner(args)
-    results = [reasoner.what_if(path) for path in args.files]
+    if args.engine is None:
+        reasoner = _reasoner(args)
+        results = [reasoner.what_if(path) for path in args.files]
+    else:
+        from mmreason.batch import what_if
+
+        results = what_if(args.files, world=args.world, **_engine_options(args))
     for result in results:
         print(result.summary())
     if args.report:
         print(f"report: {write_whatif_report(results, args.report)}")
     return 0 if all(r.passed for r in results) else 1
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from mmreason.batch import reason
+
+    summary = reason(
+        args.world,
+        images=args.images,
+        questions=args.questions,
+        out=args.out,
+        progress=not args.quiet,
+        **_engine_options(args),
+    )
+    print(summary)
+    print(
+        f"{summary.answered} answers in this run, {summary.questions_per_second:.2f} questions/s "
+        f"(model loading included); worker restarts: {summary.worker_restarts}"
+    )
+    return 0
+
+
+def _scale_options(command: argparse.ArgumentParser, *, default_engine: str | None) -> None:
+    command.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default=default_engine,
+        help="local: worker processes on this machine; ray: Ray actors (pip install 'mmreason[distributed]')"
+        + ("" if default_engine else "; default: run here, in this process"),
+    )
+    command.add_argument("--workers", type=int, default=None, help="workers (default: CPUs, at most 8)")
+    command.add_argument(
+        "--address", default=None, help="a Ray cluster to join (auto, ray://HOST:10001); default: start one"
+    )
 
 
 def _cmd_scm(args: argparse.Namespace) -> int:
@@ -459,7 +509,22 @@ def _parser() -> argparse.ArgumentParser:
     whatif.add_argument("files", nargs="+", help="scenario TOML files (docs/scenario-format.md)")
     whatif.add_argument("--report", default=None, help="write a Markdown report with plots into this folder")
     _gnn_options(whatif)
+    _scale_options(whatif, default_engine=None)
     whatif.set_defaults(run=_cmd_whatif)
+
+    batch = sub.add_parser(
+        "batch", help="answer every question about every image of a folder, on worker processes or Ray"
+    )
+    _world_option(batch)
+    batch.add_argument("--images", required=True, metavar="DIR", help="a folder of images and clips")
+    batch.add_argument("--questions", required=True, metavar="FILE", help="questions, one per line")
+    batch.add_argument(
+        "--out", default="results.parquet", help="Parquet file of rows; a rerun skips images already in it"
+    )
+    batch.add_argument("--quiet", action="store_true", help="no progress bar")
+    _gnn_options(batch)
+    _scale_options(batch, default_engine="local")
+    batch.set_defaults(run=_cmd_batch)
 
     scm = sub.add_parser("scm", help="ask an SCM file: P(target | evidence, do(...)) or a counterfactual")
     scm.add_argument("file", help="an .scm.toml file (docs/scm-format.md)")

@@ -228,6 +228,21 @@ class Reasoner:
         with self._lock:
             return self._ground(image, image_id)
 
+    def forget_images(self) -> int:
+        """Drop every grounded image: its cached scene and its graph in the KG. Returns how many.
+
+        A long batch calls this after each image, so memory stays flat and an answer never
+        depends on which images were asked about before.
+        """
+        from mmreason.kg.vocab import scene_graph_iri
+
+        with self._lock:
+            scenes = list(self._scenes.values())
+            for scene in scenes:
+                self.kg.remove(scene.to_rdf(), graph=scene_graph_iri(scene.image_id))
+            self._scenes.clear()
+            return len(scenes)
+
     def _ground(self, image: ImageLike, image_id: str | None) -> SceneGraph:
         from mmreason.kg.vocab import scene_graph_iri
         from mmreason.vision.grounding import ground

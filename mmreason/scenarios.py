@@ -10,6 +10,7 @@ query, the factual distribution beside the intervened or counterfactual one.
 
 from __future__ import annotations
 
+import copyreg
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,6 +36,16 @@ __all__ = [
     "load_scenario",
     "run_scenario",
 ]
+
+
+
+def _read_only(items: dict[str, Any]) -> MappingProxyType:
+    return MappingProxyType(items)
+
+
+# Scenarios and their results keep their mappings read-only; pickle (worker processes and Ray
+# send results back to the driver) cannot pickle a mappingproxy by itself, so it goes as a dict.
+copyreg.pickle(MappingProxyType, lambda proxy: (_read_only, (dict(proxy),)))
 
 QUERY_KINDS = ("observe", "do", "counterfactual")
 _TOP_KEYS = {"name", "description", "world", "image", "model", "evidence", "soft_evidence", "queries"}
