@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mmreason.errors import MmreasonError
+from mmreason.errors import InvalidInputError, MmreasonError
 
 __all__ = ["main"]
 
@@ -127,11 +129,42 @@ def _cmd_ground(args: argparse.Namespace) -> int:
 
 
 def _cmd_train_gnn(args: argparse.Namespace) -> int:
+    from mmreason.gnn.distributed import is_launched, join
+
+    if args.nproc < 1:
+        raise InvalidInputError(f"--nproc {args.nproc}: expected a whole number ≥ 1")
+    if is_launched():
+        with join(args.device) as (rank, world, device):
+            return _train_gnn(args, device=device, rank=rank, world=world)
+    if args.nproc > 1:
+        return _torchrun(args)
+    return _train_gnn(args, device=args.device, rank=0, world=1)
+
+
+def _torchrun(args: argparse.Namespace) -> int:
+    """Start this same command as ``--nproc`` processes through torchrun (one machine, any free port)."""
+    import subprocess
+
+    rest, skip = [], False
+    for token in args.argv:
+        if skip:
+            skip = False
+        elif token == "--nproc":
+            skip = True
+        elif not token.startswith("--nproc="):
+            rest.append(token)
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    command += [f"--nproc-per-node={args.nproc}", "-m", "mmreason", *rest]
+    return subprocess.run(command, check=False).returncode
+
+
+def _train_gnn(args: argparse.Namespace, *, device: str, rank: int, world: int) -> int:
     from mmreason.gnn import TrainingConfig, train_link_predictor
     from mmreason.gnn.triples import open_graph
 
     graph = open_graph(args.graphs)
     config = TrainingConfig(training=args.training, lr=args.lr, negatives=args.negatives)
+    start = time.perf_counter()
     predictor = train_link_predictor(
         graph,
         model=args.model,
@@ -142,10 +175,16 @@ def _cmd_train_gnn(args: argparse.Namespace) -> int:
         valid=None if args.valid is None else open_graph([args.valid]),
         test=None if args.test is None else open_graph([args.test]),
         features=args.features,
-        device=args.device,
-        checkpoint=args.out,
+        device=device,
+        checkpoint=args.out if rank == 0 else None,
+        progress=rank == 0,
     )
+    if rank != 0:
+        return 0
+    seconds = time.perf_counter() - start
+    epochs = max((int(h["epoch"]) for h in predictor.history), default=args.epochs)
     print(f"{predictor!r}: wrote {args.out}")
+    print(f"trained in {seconds:.1f} s on {world} process(es) ({device})")
     for name, metrics in (("validation", predictor.valid_metrics), ("test", predictor.test_metrics)):
         if metrics is not None:
             print(
@@ -153,6 +192,16 @@ def _cmd_train_gnn(args: argparse.Namespace) -> int:
                 f"Hits@3 {metrics.hits_at_3:.4f}, Hits@10 {metrics.hits_at_10:.4f} "
                 f"({metrics.num_triples} triples)"
             )
+    if args.metrics:
+        record = {
+            "processes": world,
+            "device": device,
+            "seconds": seconds,
+            "epochs_run": epochs,
+            "valid": None if predictor.valid_metrics is None else dataclasses.asdict(predictor.valid_metrics),
+            "test": None if predictor.test_metrics is None else dataclasses.asdict(predictor.test_metrics),
+        }
+        Path(args.metrics).write_text(json.dumps(record, indent=2))
     return 0
 
 
@@ -199,7 +248,7 @@ def _cmd_ask(args: argparse.Namespace) -> int:
 
 
 def _cmd_chat(args: argparse.Namespace) -> int:
-    from mmreason.errors import InvalidInputError, QuestionNotUnderstoodError
+    from mmreason.errors import QuestionNotUnderstoodError
 
     image = _image(args.image)
     if image is not None:
@@ -245,8 +294,6 @@ def _cmd_chat(args: argparse.Namespace) -> int:
 
 
 def _read_text(path: str) -> str:
-    from mmreason.errors import InvalidInputError
-
     try:
         return Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -473,6 +520,13 @@ def _parser() -> argparse.ArgumentParser:
     train_gnn.add_argument("--valid", default=None, help="validation triples (default: hold out 10%%)")
     train_gnn.add_argument("--test", default=None, help="test triples to report filtered metrics on")
     train_gnn.add_argument("--out", default="gnn-model", help="checkpoint folder (default: gnn-model)")
+    train_gnn.add_argument(
+        "--nproc",
+        type=int,
+        default=1,
+        help="data-parallel processes started through torchrun: gloo on CPU, NCCL with one GPU each",
+    )
+    train_gnn.add_argument("--metrics", default=None, metavar="FILE", help="also write the metrics as JSON")
     train_gnn.set_defaults(run=_cmd_train_gnn)
 
     complete = sub.add_parser("complete", help="predict missing facts into the KG's predicted graph")
@@ -550,6 +604,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 failed check, 2 refused input)."""
     parser = _parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return int(args.run(args))
     except MmreasonError as exc:

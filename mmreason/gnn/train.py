@@ -32,6 +32,7 @@ from torch import Tensor
 from mmreason.devices import DeviceLike, resolve_device
 from mmreason.errors import InvalidInputError, MissingDependencyError, UnknownNameError
 from mmreason.gnn.calibration import fit_calibration
+from mmreason.gnn.distributed import all_reduce_sum, average_gradients, process_group
 from mmreason.gnn.features import FeatureFn, entity_labels, resolve_features
 from mmreason.gnn.predictor import LinkPredictor, TrainingConfig, build_link_model
 from mmreason.gnn.registry import model_spec
@@ -400,6 +401,13 @@ def _fit(
     link_model = predictor.model
     optimizer = torch.optim.Adam(link_model.parameters(), lr=config.lr)
     generator = torch.Generator().manual_seed(config.seed)
+    rank, world = process_group()
+    shuffle = generator
+    if world > 1:
+        # Data parallel: every process draws the same order (one generator for it) and takes its
+        # share of each batch; negatives come from a generator of its own.
+        shuffle = torch.Generator().manual_seed(config.seed)
+        generator = torch.Generator().manual_seed(config.seed + 1 + rank)
     subgraph = _SubgraphEncoder(predictor) if mode == "subgraph" else None
     queries = (
         _LcwaQueries.build(train_ids, predictor.id_maps.num_entities) if config.training == "lcwa" else None
@@ -410,17 +418,23 @@ def _fit(
     for epoch in bar:
         link_model.train()
         size = train_ids.shape[0] if queries is None else queries.labels.shape[0]
-        order = torch.randperm(size, generator=generator).to(train_ids.device)
+        order = torch.randperm(size, generator=shuffle).to(train_ids.device)
         total = 0.0
-        for batch_index in order.split(config.batch_size):
+        for whole in order.split(config.batch_size):
+            batch_index = whole.tensor_split(world)[rank] if world > 1 else whole
             optimizer.zero_grad(set_to_none=True)
-            if queries is None:
-                loss = _loss(predictor, train_ids[batch_index], generator, subgraph)
-            else:
-                loss = _lcwa_loss(predictor, queries, batch_index)
-            loss.backward()
+            if batch_index.numel():
+                if queries is None:
+                    loss = _loss(predictor, train_ids[batch_index], generator, subgraph)
+                else:
+                    loss = _lcwa_loss(predictor, queries, batch_index)
+                loss.backward()
+                total += float(loss.detach()) * batch_index.numel()
+            if world > 1:
+                average_gradients(link_model, batch_index.numel() / whole.numel())
             optimizer.step()
-            total += float(loss.detach()) * batch_index.numel()
+        if world > 1:
+            total = all_reduce_sum(total)
         record: dict[str, float] = {"epoch": epoch, "loss": total / order.numel()}
         if valid_ids.shape[0] and (epoch % config.eval_every == 0 or epoch == config.epochs):
             mrr = predictor._evaluate_ids(valid_ids.to(train_ids.device), extra=filter_ids).mrr
