@@ -187,12 +187,24 @@ def _worker_name() -> str:
 
 
 def _init(config: ReasonerConfig, questions: Sequence[str]) -> None:
-    """Build this process's Reasoner once (the local pool's initializer; a Ray actor's constructor)."""
+    """Set this worker up (the local pool's initializer; a Ray actor's constructor); its Reasoner
+    is built on the first task and kept for every later one."""
     import torch
 
     torch.set_num_threads(config.threads)
-    _STATE["reasoner"] = config.build()
-    _STATE["questions"] = tuple(questions)
+    _STATE.clear()
+    _STATE.update(config=config, questions=tuple(questions))
+
+
+def _reasoner() -> Any:
+    if "reasoner" not in _STATE:
+        _STATE["reasoner"] = _STATE["config"].build()
+    return _STATE["reasoner"]
+
+
+def noop(value: Any) -> Any:
+    """A task that does nothing: what the engines' own cost per task is measured with."""
+    return value
 
 
 def _jsonable(value: Any) -> Any:
@@ -205,7 +217,7 @@ def _jsonable(value: Any) -> Any:
 
 def answer_image(key: str, path: str) -> list[dict[str, Any]]:
     """Every question about one image, as rows; the image is forgotten afterwards."""
-    reasoner, questions = _STATE["reasoner"], _STATE["questions"]
+    reasoner, questions = _reasoner(), _STATE["questions"]
     worker = _worker_name()
     rows = []
     try:
@@ -239,7 +251,7 @@ def answer_image(key: str, path: str) -> list[dict[str, Any]]:
 
 def run_scenario(path: str) -> Any:
     """One what-if scenario file, run by this worker's Reasoner."""
-    return _STATE["reasoner"].what_if(path)
+    return _reasoner().what_if(path)
 
 
 def _error_row(key: str, index: int, question: str, error: str, worker: str) -> dict[str, Any]:
@@ -258,6 +270,12 @@ def _error_row(key: str, index: int, question: str, error: str, worker: str) -> 
         "worker": worker,
     }
 
+
+_JOBS: dict[str, Callable[..., Any]] = {
+    "answer_image": answer_image,
+    "run_scenario": run_scenario,
+    "noop": noop,
+}
 
 # --------------------------------------------------------------------------- engines
 
@@ -363,7 +381,7 @@ class _WorkerDied:
 
 def _call(job: Job) -> Any:
     name, args = job
-    return globals()[name](*args)
+    return _JOBS[name](*args)
 
 
 class _RayEngine(_Engine):
