@@ -18,11 +18,11 @@ $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(PIP) -e '.[test,server,distributed]'
+	$(PIP) -e '.[test,server,distributed,web,browser]'
 	touch $@ $(VENV)/.installed-run
 
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
-	$(PIP) -e '.[test,server,distributed,bench]'
+	$(PIP) -e '.[test,server,distributed,web,browser,bench]'
 	touch $@ $(VENV)/.installed-test $(VENV)/.installed-run
 
 ## demo: the main job on the bundled default

@@ -364,6 +364,18 @@ def _scale_options(command: argparse.ArgumentParser, *, default_engine: str | No
     )
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        from mmreason.web import serve
+    except ImportError as exc:
+        raise InvalidInputError(
+            f"mmreason serve needs the web extra: pip install 'mmreason[web]' ({exc})"
+        ) from None
+    device = "cpu" if args.device == "auto" else args.device
+    serve(args.world, host=args.host, port=args.port, device=device)
+    return 0
+
+
 def _cmd_scm(args: argparse.Namespace) -> int:
     from mmreason.causal import SCM
 
@@ -565,6 +577,14 @@ def _parser() -> argparse.ArgumentParser:
     _gnn_options(whatif)
     _scale_options(whatif, default_engine=None)
     whatif.set_defaults(run=_cmd_whatif)
+
+    serve = sub.add_parser("serve", help="a web page to talk to an image: upload, boxes, chat, what-if")
+    _world_option(serve)
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)"
+    )
+    serve.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
+    serve.set_defaults(run=_cmd_serve)
 
     batch = sub.add_parser(
         "batch", help="answer every question about every image of a folder, on worker processes or Ray"
