@@ -198,3 +198,13 @@ def test_cli_batch(folder: Path, questions: Path, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "6 images (0 already done) → 18 rows, 0 with an error" in done.stdout
     assert len(read_results(out)) == 18
+
+
+def test_cli_whatif_fan_out() -> None:
+    files = [str(p) for p in sorted(bundled_scenarios_dir().glob("*.toml"))[:2]]
+    base = [sys.executable, "-m", "mmreason", "--device", "cpu", "whatif", "--world", "crossing", *files]
+    serial = subprocess.run(base, capture_output=True, text=True, timeout=600, check=False)
+    command = [*base, "--engine", "local", "--workers", "2"]
+    fanned = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    assert serial.returncode == fanned.returncode == 0, fanned.stderr[-2000:]
+    assert fanned.stdout == serial.stdout and "scenario" in serial.stdout

@@ -193,6 +193,7 @@ class App:
         self.world = self.reasoner.world
         self.sessions = Sessions()
         self._examples: dict[str, bytes] = {}
+        self._upload_dir: Any = None  # uploaded clips, removed when the server stops
         self._lock = threading.Lock()
 
     # --------------------------------------------------------------- examples
@@ -217,15 +218,31 @@ class App:
     # --------------------------------------------------------------- sessions
 
     def open_session(self, data: bytes, name: str) -> Session:
+        from mmreason.reasoner import VIDEO_SUFFIXES
         from mmreason.vision.images import load_image
 
         if len(data) > MAX_UPLOAD_BYTES:
             raise UploadTooLarge(
                 f"{name}: {len(data) / 2**20:.1f} MB is over the {MAX_UPLOAD_BYTES // 2**20} MB upload limit"
             )
-        image = load_image(data, name=name)  # the pixel limit is checked from the header first
-        scene = self.reasoner.ground(image, image_id=Path(name).stem or "upload")
-        conversation = self.reasoner.conversation(image)
+        suffix = Path(name).suffix.lower()
+        if suffix in VIDEO_SUFFIXES:
+            # A clip is read from a file (the world's clip reader streams its frames): it is kept
+            # in the server's folder of uploads while the server runs.
+            from mmreason.vision.video import iter_frames
+
+            path = self._uploads() / f"{secrets.token_hex(8)}{suffix}"
+            path.write_bytes(data)
+            first = next(iter_frames(path, max_frames=1), None)
+            if first is None:
+                raise ImageError(f"{name}: the clip has no frames")
+            image, source = first.image, path
+            scene = self.reasoner.ground(path, image_id=Path(name).stem or "upload")
+        else:
+            image = load_image(data, name=name)  # the pixel limit is checked from the header first
+            source = image
+            scene = self.reasoner.ground(image, image_id=Path(name).stem or "upload")
+        conversation = self.reasoner.conversation(source)
         session = Session(
             id=secrets.token_urlsafe(16),
             name=name,
@@ -236,6 +253,14 @@ class App:
         )
         self.sessions.add(session)
         return session
+
+    def _uploads(self) -> Path:
+        import tempfile
+
+        with self._lock:
+            if self._upload_dir is None:
+                self._upload_dir = tempfile.TemporaryDirectory(prefix="mmreason-serve-")
+            return Path(self._upload_dir.name)
 
     def ask(self, session: Session, question: str) -> dict[str, Any]:
         with session.lock:

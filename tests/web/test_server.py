@@ -173,6 +173,21 @@ def test_bad_uploads_get_a_message_not_a_traceback(server: str, render: Path) ->
     assert status == 404 and "no such session" in body["error"]
 
 
+def test_a_clip_is_a_picture_with_motion(server: str, tmp_path: Path) -> None:
+    from mmreason.worlds.crossing.clip import render_clip
+
+    clip = tmp_path / "clip.mp4"
+    render_clip(9000004, out=clip, duration=4.0)
+    status, opened = upload(server, "clip.mp4", clip.read_bytes(), "video/mp4")
+    assert status == 200, opened
+    status, png, _ = call("GET", server + opened["overlay"])
+    assert status == 200 and png[:4] == b"\x89PNG"
+    url = f"{server}/api/sessions/{opened['session']}/ask"
+    status, body = post_json(url, {"question": "Did the driver brake?"})
+    assert status == 200, body
+    assert any("clip" in step["detail"] for step in body["answer"]["steps"]), body["answer"]["steps"]
+
+
 def test_concurrent_visitors(server: str, render: Path) -> None:
     results: dict[int, str] = {}
 
