@@ -89,7 +89,7 @@ def _counterfactuals(devices: tuple[str, str], n: int) -> Comparison:
             return scm.counterfactual_batch("Margin", evidence=units, do={"Speed": 10.0})
 
         times.append(_median_seconds(ask, _sync_for(device), repeat=5, warmup=1))
-        means.append(float(ask().mean().mean()))
+        means.append(float(ask().means().mean()))
     agrees = abs(means[0] - means[1]) < 1e-3 * max(1.0, abs(means[1]))
     return Comparison(
         f"SCM: {n:,} continuous counterfactuals in one batch (braking SCM)",
