@@ -398,6 +398,12 @@ class Conversation:
                     resolved = (*(_slot(m) for m in matches), *last.resolved[1:])
                     program = Program(last.family, question, (*ops, *kept), resolved)
                     candidates.append((matches[0].score, program))
+        if not candidates and final.name == "query":
+            # "What is the weather like?" / "And the light?": what the light is like, when the
+            # light has one attribute of its own.
+            program = parser._what_thing_is_like(question, rest)
+            if program is not None:
+                candidates.append((program.resolved[-1][2], program))
         if not candidates:
             return None
         return max(candidates, key=lambda c: c[0])[1]
@@ -496,6 +502,8 @@ def _scene_class() -> str:
 
 
 def _replace_references(text: str, label: str) -> str:
+    # "that vehicle", "this car": the referent named by its class is already a description.
+    text = re.sub(r"\b(?:that|this|those|these) (?!one\b|ones\b)([a-z]+)\b", r"the \1", text)
     text = re.sub(r"\b(?:its|their)\b", f"the {label}'s", text)
     text = re.sub(rf"\b(?:{_SINGULAR}|{_PLURAL})\b", f"the {label}", text)
     text = re.sub(r"\bthe the\b", "the", text)

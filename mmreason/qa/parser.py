@@ -59,6 +59,7 @@ _NEGATIONS = {
     *("not", "no", "never", "nobody", "nothing", "none", "neither", "nor", "without"),
     *("fail", "fails", "failed", "failing", "avoid", "avoids", "avoided", "avoiding"),
     *("prevent", "prevents", "prevented", "preventing", "unable"),
+    *("miss", "misses", "missed", "missing", "spare", "spares", "spared", "sparing"),
 }
 
 
@@ -105,11 +106,54 @@ PROPERTY_THRESHOLD = 0.65
 SUBSUMPTION_THRESHOLD = 0.7
 
 
+# Ways of asking that say the same as a form of the grammar, in the grammar's words. Only the
+# frame is rewritten; every slot is still resolved by meaning.
+_REWRITES = tuple(
+    (re.compile(pattern), replacement)
+    for pattern, replacement in (
+        # "and is it braking?": a leading "and" joins the turn to the last one, nothing more
+        (r"^and (?=(?:is|are|was|were|does|do|did|would|will|can|has|have|had) )", ""),
+        # "would the car have stopped in time or not": "or not" asks yes or no, it negates nothing
+        (r",? or not$", ""),
+        (r"\banything but\b", "not"),
+        # "tell me what the weather is" -> "what is the weather"; "tell me its colour"
+        (r"^(?:please )?tell me (what|which) (.+?) (is|are)$", r"\1 \3 \2"),
+        (r"^(?:please )?tell me (the [a-z ]+?)'s? ([a-z]+)$", r"what \2 is \1"),
+        (r"^(?:please )?describe (the .+)$", r"what is \1 like"),
+        # "which colour does the light show" -> "which colour is the light"
+        (r"^(what|which) ([a-z]+) (?:does|do) (the .+?) (?:show|display|have)$", r"\1 \2 is \3"),
+        # "does it have its brake lights on" -> "are its brake lights on"
+        (r"^(?:does|do) (?:it|they|the [a-z ]+?) have (its|their|the) (.+?) (on|off|lit)$", r"are \1 \2 \3"),
+        # "suppose the road had been wet, would ...", "what if ..., would ..." -> "if ..., would ..."
+        (r"^(?:suppose|supposing|imagine|assume|what if)(?: that)? (.+?), (would|could) ", r"if \1, \2 "),
+        # "could the car have stopped" in a conditional asks what would have happened
+        (r"^(if|had) (.+?), could ", r"\1 \2, would "),
+        (r"^could (.+?) have (.+?),? (if|had) ", r"would \1 have \2 \3 "),
+        (r"^how (?:quickly|rapidly) ", "how fast "),
+        (r"^(?:what|which) speed (is|are|was|were) (.+?)(?: doing| going| moving| travelling| traveling)?$",
+         r"how fast \1 \2 going"),
+        # "does the light show red", "is the light showing red" -> "is the light red"
+        (r"^(?:does|do) (the .+?) (?:show|display)s? (\w+)$", r"is \1 \2"),
+        (r"^(is|are) (the .+?) (?:showing|displaying) (\w+)$", r"\1 \2 \3"),
+        # "what is the light showing", "what condition is the road in" -> "what is the road like"
+        (r"^what (is|are) (the .+?) (?:showing|displaying)$", r"what \1 \2 like"),
+        (r"^what (?:condition|state) (is|are) (the .+?) in$", r"what \1 \2 like"),
+        # "what is the car's colour" -> "what colour is the car"
+        (r"^what (is|are) (the [a-z ]+?)'s? ([a-z]+)$", r"what \3 \1 \2"),
+    )
+)
+
+
 def normalize(question: str) -> str:
-    """Lower-case, expand contractions, drop end punctuation and extra spaces.
+    """Lower-case, expand contractions, drop end punctuation and extra spaces, and put a few
+    frames of everyday English into the grammar's words.
 
     >>> normalize("  What's the weather like?? ")
     'what is the weather like'
+    >>> normalize("Suppose the road had been wet; could the car have stopped in time?")
+    'if the road had been wet, would the car have stopped in time'
+    >>> normalize("What is the car's colour?")
+    'what colour is the car'
     """
     text = question.strip().lower().replace("\u2019", "'")
     text = re.sub(r"\bwhat's\b", "what is", text)
@@ -119,7 +163,36 @@ def normalize(question: str) -> str:
     )
     text = re.sub(r"[,;]", " , ", text)
     text = re.sub(r"\s+", " ", text).replace(" ,", ",")
-    return re.sub(r"[\s?!.,]+$", "", text).strip()
+    text = re.sub(r"[\s?!.,]+$", "", text).strip()
+    for _ in range(8):  # to a fixed point, so that normalizing twice changes nothing
+        before = text
+        for pattern, replacement in _REWRITES:
+            text = pattern.sub(replacement, text)
+        text = re.sub(r"[\s?!.,]+$", "", re.sub(r"\s+", " ", text)).strip()
+        if text == before:
+            break
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class _SceneValue:
+    """A value of a property of the scene, read from a phrase; called with the question, the
+    program that checks the scene has it."""
+
+    parser: QuestionParser
+    prop: Match
+    value: Match
+
+    @property
+    def score(self) -> float:
+        return self.value.score
+
+    def __call__(self, question: str) -> Program:
+        ops = [
+            Op.of("select", cls=str(MM.Scene)),
+            Op.of("verify", prop=self.prop.concept.key, value=self.value.concept.key, negate=False),
+        ]
+        return self.parser._program("attribute", question, ops, [self.prop, self.value])
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,6 +337,7 @@ class QuestionParser:
         """A value of one of the properties ``among``, read alone and beside its subject
         ("ripe", "ripe tomato")."""
         kinds = self.lexicon.schema.value_kinds(among)
+        word = " ".join(w for w in word.split() if w not in _DETERMINERS) or word  # "a clear day"
         phrases = [word] + ([f"{word} {context}"] if context else [])
         found = [self.lexicon.resolve(p, kinds=kinds, threshold=VALUE_THRESHOLD) for p in phrases]
         found = [m for m in found if m is not None]
@@ -347,7 +421,16 @@ class QuestionParser:
         return self._program("count", question, [*ops, Op.of("count")], matches)
 
     def _exist(self, question: str, slots: dict[str, str]) -> Program:
-        ops, matches = self._selection(question, slots["np"])
+        # "Is there rain?": a value of a property of the scene, not a thing, when it reads better so.
+        scene = self._scene_value(slots["np"])
+        try:
+            ops, matches = self._selection(question, slots["np"])
+        except QuestionNotUnderstoodError:
+            if scene is None:
+                raise
+            return scene(question)
+        if scene is not None and scene.score > matches[0].score:
+            return scene(question)
         # Existence over a class with subclasses needs the rdfs:subClassOf closure: knowledge.
         family = "knowledge" if self._is_abstract(matches[0].concept.key) else "exist"
         return self._program(family, question, [*ops, Op.of("exist")], matches)
@@ -363,9 +446,35 @@ class QuestionParser:
         return self.lexicon.schema.applicable(str(MM.Scene))
 
     def _what_scene(self, question: str, slots: dict[str, str]) -> Program:
-        prop = self._property(question, slots["attr"], self._scene_properties())
+        try:
+            prop = self._property(question, slots["attr"], self._scene_properties())
+        except QuestionNotUnderstoodError:
+            reading = self._what_thing_is_like(question, slots["attr"])
+            if reading is None:
+                raise
+            return reading
         ops = [Op.of("select", cls=str(MM.Scene)), Op.of("query", prop=prop.concept.key)]
         return self._program("attribute", question, ops, [prop])
+
+    def _what_thing_is_like(self, question: str, phrase: str) -> Program | None:
+        """"What is the traffic light like?": the one attribute a class has of its own, asked of it
+        (None when the class has none or several: then the question does not say which)."""
+        try:
+            ops, matches = self._selection(question, phrase)
+        except QuestionNotUnderstoodError:
+            return None
+        schema = self.lexicon.schema
+        scene = self._scene_properties()
+        own = sorted(
+            p
+            for p in schema.applicable(matches[0].concept.key)
+            if p not in scene and p in schema.ranges and not schema.ranges[p].startswith(str(XSD))
+        )
+        concept = self.lexicon.get(own[0]) if len(own) == 1 else None
+        if concept is None:
+            return None
+        ops.append(Op.of("query", prop=own[0]))
+        return self._program("attribute", question, ops, [Match(phrase, concept, 1.0, 1.0), *matches])
 
     def _verify(self, question: str, slots: dict[str, str]) -> Program:
         schema = self.lexicon.schema
@@ -412,6 +521,38 @@ class QuestionParser:
         ops.append(Op.of("verify", prop=prop_key, value=key, negate=negate))
         return self._program("attribute", question, ops, [*matches, value])
 
+    def _either(self, question: str, slots: dict[str, str]) -> Program:
+        """``"is the road wet or dry?"``: which of two values of one property the subject has."""
+        schema = self.lexicon.schema
+        phrase = " ".join(w for w in slots["np"].split() if w not in _DETERMINERS)
+        scene = self.lexicon.resolve(phrase, kinds={PROPERTY}, threshold=PROPERTY_THRESHOLD)
+        matches: list[Match] = []
+        if scene is not None and scene.concept.key in self._scene_properties():
+            ops: list[Op] = [Op.of("select", cls=str(MM.Scene))]
+            among: Iterable[str] = [scene.concept.key]
+        else:
+            ops, matches = self._selection(question, slots["np"])
+            among = schema.applicable(matches[0].concept.key)
+        first = self._value(question, slots["a"], among=among)
+        second = self._value(question, slots["b"], among=among)
+        prop = schema.property_for_value(first.concept.key, among=among)
+        concept = self.lexicon.get(prop) if prop else None
+        if concept is None or prop != schema.property_for_value(second.concept.key, among=among):
+            raise self._fail(question, f"{slots['a']} or {slots['b']}", "pair of values of one property")
+        ops.append(Op.of("query", prop=prop))
+        return self._program("attribute", question, ops, [Match(phrase, concept, 1.0, 1.0), *matches])
+
+    def _scene_value(self, phrase: str) -> _SceneValue | None:
+        words = " ".join(w for w in phrase.split() if w not in _DETERMINERS)
+        props = sorted(self._scene_properties())
+        kinds = self.lexicon.schema.value_kinds(props)
+        value = self.lexicon.resolve(words, kinds=kinds, threshold=VALUE_THRESHOLD) if words else None
+        if value is None:
+            return None
+        prop = self.lexicon.schema.property_for_value(value.concept.key, among=props)
+        concept = self.lexicon.get(prop) if prop else None
+        return None if concept is None else _SceneValue(self, Match(phrase, concept, 1.0, 1.0), value)
+
     def _verify_scene_property(self, question: str, slots: dict[str, str]) -> Program | None:
         """``"is the weather not cloudy"``: a property of the scene named as the subject."""
         phrase = " ".join(w for w in slots["np"].split() if w not in _DETERMINERS)
@@ -457,9 +598,26 @@ class QuestionParser:
     def _on(self, question: str, slots: dict[str, str]) -> Program:
         ops, matches = self._selection(question, slots["np"])
         applicable = self.lexicon.schema.applicable(matches[0].concept.key)
-        prop = self._property(question, f"on {slots['place']}", applicable, "spatial relation")
+        try:
+            prop = self._property(question, f"on {slots['place']}", applicable, "spatial relation")
+        except QuestionNotUnderstoodError:
+            # The place by its class's names ("the zebra crossing" is a crosswalk): the relation
+            # of the subject whose range is that class.
+            prop = self._relation_to(question, slots["place"], applicable)
+            if prop is None:
+                raise
         ops += [Op.of("on", prop=prop.concept.key), Op.of("exist")]
         return self._program("spatial", question, ops, [*matches, prop])
+
+    def _relation_to(self, question: str, place: str, applicable: Iterable[str]) -> Match | None:
+        try:
+            head, _ = self.noun_phrase(question, place)
+        except QuestionNotUnderstoodError:
+            return None
+        schema = self.lexicon.schema
+        fits = sorted(p for p in applicable if schema.ranges.get(p) == head.concept.key)
+        concept = self.lexicon.get(fits[0]) if len(fits) == 1 else None
+        return None if concept is None else Match(place, concept, head.score, head.p)
 
     def _distance(self, question: str, place: str, applicable: Iterable[str]) -> Match:
         return self._property(question, f"distance to {place}", applicable, "distance")
@@ -761,6 +919,11 @@ _FORMS: tuple[_Form, ...] = tuple(
             "attribute",
             r"^how (?:is|are) (?:the )?(?P<attr>.+?)(?: (?:today|now|right now|here))?$",
             QuestionParser._what_scene,
+        ),
+        (
+            "attribute",
+            r"^(?:is|are) (?:the )?(?P<np>[a-z ]+?) (?P<a>[a-z]+) or (?P<b>[a-z]+)$",
+            QuestionParser._either,
         ),
         (
             "attribute",

@@ -178,3 +178,17 @@ def test_a_reading_the_parser_is_unsure_of_is_asked_back_not_answered(reasoner, 
     assert answer.value is None and answer.confidence == pytest.approx(program.confidence)
     assert answer.text.startswith("not sure what is asked") and "did you mean" in answer.text
     assert chat.ask("What colour is the traffic light?").value == "green"
+
+
+def test_that_vehicle_and_the_light_as_follow_ups():
+    from mmreason.reasoner import Reasoner
+    from mmreason.worlds.crossing import render_scene
+
+    image, truth = render_scene(9000002)
+    chat = Reasoner.from_world("crossing", device="cpu").conversation(image)
+    closest = chat.ask("Which vehicle is closest to the crosswalk?")
+    colour = chat.ask("What colour is that vehicle?")  # "that vehicle" is the one just named
+    assert colour.text in closest.text
+    chat.ask("What is the weather like?")
+    light = chat.ask("And the light?")  # the same question of the traffic light
+    assert light.value == truth.light

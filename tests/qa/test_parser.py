@@ -260,3 +260,48 @@ def test_a_number_in_the_condition_sets_or_shifts_a_real_variable(parser, questi
 def test_a_conditional_whose_outcome_does_not_resolve_is_not_read_as_its_condition(parser, question):
     with pytest.raises(QuestionNotUnderstoodError, match="no state of a causal variable matches"):
         parser.parse(question)
+
+
+@pytest.mark.parametrize(
+    ("question", "program"),
+    [
+        # Everyday frames put into the grammar's words; every slot still resolved by meaning.
+        ("Tell me what the weather is.", "select(cls=Scene) -> query(prop=weather)"),
+        ("Describe the weather.", "select(cls=Scene) -> query(prop=weather)"),
+        ("What is the car's colour?", "select(cls=Car) -> query(prop=colour)"),
+        ("Which colour does the traffic light show?", "select(cls=TrafficLight) -> query(prop=lightState)"),
+        ("Does the traffic light show red?", "TrafficLight) -> verify(prop=lightState, value=redLight"),
+        ("What is the traffic light showing?", "select(cls=TrafficLight) -> query(prop=lightState)"),
+        ("What is the signal like?", "select(cls=TrafficLight) -> query(prop=lightState)"),
+        ("Is the traffic light amber?", "TrafficLight) -> verify(prop=lightState, value=yellowLight"),
+        ("Is it overcast?", "select(cls=Scene) -> verify(prop=weather, value=cloudy"),
+        ("Is there rain?", "select(cls=Scene) -> verify(prop=weather, value=rain"),
+        ("Is the road wet or dry?", "select(cls=Scene) -> query(prop=surface)"),
+        ("Is a pedestrian on the zebra crossing?", "Pedestrian) -> on(prop=onCrosswalk) -> exist()"),
+        ("How quickly is the car going?", "select(cls=Car) -> query(prop=speed)"),
+    ],
+)
+def test_everyday_phrasings(parser, question, program):
+    assert program in str(parser.parse(question)), str(parser.parse(question))
+
+
+@pytest.mark.parametrize(
+    ("question", "value", "do"),
+    [
+        # "or not" asks yes or no; it negates nothing.
+        ("If the light had been green, would the car have stopped in time or not?", "1", {"Light": "green"}),
+        ("Suppose the road had been wet; would the car have stopped in time?", "1", {"Road": "wet"}),
+        ("What if the light had been red, would the car have stopped in time?", "1", {"Light": "red"}),
+        ("If the light had been red, could the car have stopped in time?", "1", {"Light": "red"}),
+        # "missed" says the collision did not happen.
+        ("Would the car have missed the pedestrian if the road had been dry?", "0", {"Road": "dry"}),
+    ],
+)
+def test_conditional_frames_keep_their_polarity(parser, question, value, do):
+    op = parser.parse(question).ops[0]
+    assert (op.args["value"], op.args["do"]) == (value, do)
+
+
+def test_anything_but_negates(parser):
+    program = str(parser.parse("Is the road surface anything but dry?"))
+    assert "negate=True" in program and "value=dry" in program
