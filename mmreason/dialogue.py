@@ -502,7 +502,7 @@ def _scene_class() -> str:
 
 
 def _replace_references(text: str, label: str) -> str:
-    # "that vehicle", "this car": the referent named by its class is already a description.
+    # "that thing", "this object": the referent named by its class is already a description.
     text = re.sub(r"\b(?:that|this|those|these) (?!one\b|ones\b)([a-z]+)\b", r"the \1", text)
     text = re.sub(r"\b(?:its|their)\b", f"the {label}'s", text)
     text = re.sub(rf"\b(?:{_SINGULAR}|{_PLURAL})\b", f"the {label}", text)

@@ -113,7 +113,7 @@ _REWRITES = tuple(
     for pattern, replacement in (
         # "and is it braking?": a leading "and" joins the turn to the last one, nothing more
         (r"^and (?=(?:is|are|was|were|does|do|did|would|will|can|has|have|had) )", ""),
-        # "would the car have stopped in time or not": "or not" asks yes or no, it negates nothing
+        # "would the door have opened or not": "or not" asks yes or no, it negates nothing
         (r",? or not$", ""),
         (r"\banything but\b", "not"),
         # "tell me what the weather is" -> "what is the weather"; "tell me its colour"
@@ -124,9 +124,9 @@ _REWRITES = tuple(
         (r"^(what|which) ([a-z]+) (?:does|do) (the .+?) (?:show|display|have)$", r"\1 \2 is \3"),
         # "does it have its brake lights on" -> "are its brake lights on"
         (r"^(?:does|do) (?:it|they|the [a-z ]+?) have (its|their|the) (.+?) (on|off|lit)$", r"are \1 \2 \3"),
-        # "suppose the road had been wet, would ...", "what if ..., would ..." -> "if ..., would ..."
+        # "suppose the lamp had been on, would ...", "what if ..., would ..." -> "if ..., would ..."
         (r"^(?:suppose|supposing|imagine|assume|what if)(?: that)? (.+?), (would|could) ", r"if \1, \2 "),
-        # "could the car have stopped" in a conditional asks what would have happened
+        # "could the door have opened" in a conditional asks what would have happened
         (r"^(if|had) (.+?), could ", r"\1 \2, would "),
         (r"^could (.+?) have (.+?),? (if|had) ", r"would \1 have \2 \3 "),
         (r"^how (?:quickly|rapidly) ", "how fast "),
@@ -135,10 +135,10 @@ _REWRITES = tuple(
         # "does the light show red", "is the light showing red" -> "is the light red"
         (r"^(?:does|do) (the .+?) (?:show|display)s? (\w+)$", r"is \1 \2"),
         (r"^(is|are) (the .+?) (?:showing|displaying) (\w+)$", r"\1 \2 \3"),
-        # "what is the light showing", "what condition is the road in" -> "what is the road like"
+        # "what is the dial showing", "what condition is the door in" -> "what is the door like"
         (r"^what (is|are) (the .+?) (?:showing|displaying)$", r"what \1 \2 like"),
         (r"^what (?:condition|state) (is|are) (the .+?) in$", r"what \1 \2 like"),
-        # "what is the car's colour" -> "what colour is the car"
+        # "what is the box's shape" -> "what shape is the box"
         (r"^what (is|are) (the [a-z ]+?)'s? ([a-z]+)$", r"what \3 \1 \2"),
     )
 )
@@ -150,10 +150,10 @@ def normalize(question: str) -> str:
 
     >>> normalize("  What's the weather like?? ")
     'what is the weather like'
-    >>> normalize("Suppose the road had been wet; could the car have stopped in time?")
-    'if the road had been wet, would the car have stopped in time'
-    >>> normalize("What is the car's colour?")
-    'what colour is the car'
+    >>> normalize("Suppose the lamp had been on; could the door have opened in time?")
+    'if the lamp had been on, would the door have opened in time'
+    >>> normalize("What is the box's shape?")
+    'what shape is the box'
     """
     text = question.strip().lower().replace("\u2019", "'")
     text = re.sub(r"\bwhat's\b", "what is", text)
@@ -457,7 +457,7 @@ class QuestionParser:
         return self._program("attribute", question, ops, [prop])
 
     def _what_thing_is_like(self, question: str, phrase: str) -> Program | None:
-        """"What is the traffic light like?": the one attribute a class has of its own, asked of it
+        """"What is the dial like?": the one attribute a class has of its own, asked of it
         (None when the class has none or several: then the question does not say which)."""
         try:
             ops, matches = self._selection(question, phrase)
@@ -522,7 +522,7 @@ class QuestionParser:
         return self._program("attribute", question, ops, [*matches, value])
 
     def _either(self, question: str, slots: dict[str, str]) -> Program:
-        """``"is the road wet or dry?"``: which of two values of one property the subject has."""
+        """``"is the door open or shut?"``: which of two values of one property the subject has."""
         schema = self.lexicon.schema
         phrase = " ".join(w for w in slots["np"].split() if w not in _DETERMINERS)
         scene = self.lexicon.resolve(phrase, kinds={PROPERTY}, threshold=PROPERTY_THRESHOLD)
@@ -601,7 +601,7 @@ class QuestionParser:
         try:
             prop = self._property(question, f"on {slots['place']}", applicable, "spatial relation")
         except QuestionNotUnderstoodError:
-            # The place by its class's names ("the zebra crossing" is a crosswalk): the relation
+            # The place by its class's names (a synonym of the class the relation ranges over): the relation
             # of the subject whose range is that class.
             prop = self._relation_to(question, slots["place"], applicable)
             if prop is None:
