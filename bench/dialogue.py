@@ -187,7 +187,7 @@ def _after(chat: Any, setup: list[str]) -> Callable[[str], Any]:
 
 
 def _play(ask: Callable[[str], Any], rounds: list[dict[str, Any]]) -> list[tuple[bool, float, float]]:
-    """(right, confidence, seconds) per round; a refusal is wrong."""
+    """(right, confidence, seconds) per round; a refusal is wrong, at confidence 0 (it claims nothing)."""
     from mmreason.errors import MmreasonError
 
     out = []
@@ -196,7 +196,7 @@ def _play(ask: Callable[[str], Any], rounds: list[dict[str, Any]]) -> list[tuple
         try:
             answer = ask(r["question"])
         except MmreasonError:
-            out.append((False, 1.0, time.perf_counter() - start))
+            out.append((False, 0.0, time.perf_counter() - start))
             continue
         out.append((same(answer.value, r["answer"]), answer.confidence, time.perf_counter() - start))
     return out
