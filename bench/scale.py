@@ -53,7 +53,7 @@ def _render(folder: Path, count: int) -> None:
 
 
 def _batch(folder: Path, out: Path, engine: str, workers: int, kill: bool = False) -> dict[str, Any]:
-    from mmreason.batch import reason
+    from mmreason.batch import journal_path, reason
 
     stamps: list[float] = []
     killed: list[int] = []
@@ -61,7 +61,7 @@ def _batch(folder: Path, out: Path, engine: str, workers: int, kill: bool = Fals
     def on_row(key: str) -> None:
         stamps.append(time.perf_counter())
         if kill and not killed:
-            last = out.with_name(out.name + ".journal.jsonl").read_text().splitlines()[-1]
+            last = journal_path(out).read_text().splitlines()[-1]
             pid = int(json.loads(last)["rows"][0]["worker"].rsplit(":", 1)[1])
             os.kill(pid, signal.SIGKILL)
             killed.append(pid)

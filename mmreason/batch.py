@@ -91,6 +91,10 @@ class ReasonerConfig:
     #: floating-point sums in the same order, so every engine and worker count gives the same rows.
     threads: int = 1
 
+    @classmethod
+    def of(cls, world: str | Path | None, **options: Any) -> ReasonerConfig:
+        return cls(world=None if world is None else str(world), **options)
+
     def build(self) -> Any:
         from mmreason.reasoner import Reasoner
 
@@ -623,9 +627,7 @@ def reason(
     asked = read_questions(questions) if isinstance(questions, str | Path) else [str(q) for q in questions]
     if not asked:
         raise InvalidInputError("questions: no questions given")
-    config = ReasonerConfig(
-        world=None if world is None else str(world), device=device, predictor=predictor, min_score=min_score
-    )
+    config = ReasonerConfig.of(world, device=device, predictor=predictor, min_score=min_score)
     target = Path(out)
     earlier: list[dict[str, Any]] = []
     if target.exists() and not journal_path(target).exists():
@@ -692,9 +694,7 @@ def what_if(
         if not Path(path).is_file():
             raise MissingFileError(Path(path))
     count = min(_workers(workers), max(1, len(files)))
-    config = ReasonerConfig(
-        world=None if world is None else str(world), device=device, predictor=predictor, min_score=min_score
-    )
+    config = ReasonerConfig.of(world, device=device, predictor=predictor, min_score=min_score)
     runner = _engine(engine, count, config, (), address)
     results: dict[int, Any] = {}
     try:

@@ -8,12 +8,21 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from mmreason.batch import RUN_COLUMNS, iter_images, read_questions, read_results, reason, what_if
+from mmreason.batch import (
+    RUN_COLUMNS,
+    iter_images,
+    journal_path,
+    read_questions,
+    read_results,
+    reason,
+    what_if,
+)
 from mmreason.cli import main
 from mmreason.errors import InvalidInputError, MissingFileError
 from mmreason.paths import bundled_scenarios_dir
@@ -50,6 +59,20 @@ def questions(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def kill_the_last_worker_once(out: Path, killed: list[int]) -> Callable[[str], None]:
+    """An ``on_row`` that SIGKILLs the worker which wrote the last journalled image, once."""
+
+    def kill(key: str) -> None:
+        if killed:
+            return
+        last = journal_path(out).read_text().splitlines()[-1]
+        pid = int(json.loads(last)["rows"][0]["worker"].rsplit(":", 1)[1])
+        os.kill(pid, signal.SIGKILL)
+        killed.append(pid)
+
+    return kill
+
+
 def content(path: Path) -> pd.DataFrame:
     return read_results(path).drop(columns=list(RUN_COLUMNS))
 
@@ -79,7 +102,7 @@ def test_rows_are_the_reasoners_answers(folder: Path, questions: Path, tmp_path:
     summary = reason("crossing", images=folder, questions=questions, out=out, workers=2, progress=False)
     assert (summary.images, summary.skipped, summary.rows, summary.errors) == (6, 0, 18, 0)
     assert len(summary.per_worker) == 2  # both workers took images
-    assert not out.with_name(out.name + ".journal.jsonl").exists()
+    assert not journal_path(out).exists()
     rows = read_results(out)
     assert list(rows["image"].unique()) == [key for key, _ in iter_images(folder)]
     # The same answers as a Reasoner in this process, one image at a time.
@@ -102,7 +125,7 @@ def test_rows_are_the_reasoners_answers(folder: Path, questions: Path, tmp_path:
 
 def test_a_crash_of_the_driver_loses_and_repeats_nothing(folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "results.parquet"
-    journal = out.with_name(out.name + ".journal.jsonl")
+    journal = journal_path(out)
     seen: list[str] = []
 
     def crash_after_three(key: str) -> None:
@@ -131,15 +154,7 @@ def test_a_crash_of_the_driver_loses_and_repeats_nothing(folder: Path, tmp_path:
 def test_a_worker_killed_mid_run_loses_and_repeats_no_row(folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "results.parquet"
     killed: list[int] = []
-
-    def kill_a_worker(key: str) -> None:
-        if killed:
-            return
-        journal = out.with_name(out.name + ".journal.jsonl").read_text().splitlines()
-        pid = int(json.loads(journal[-1])["rows"][0]["worker"].rsplit(":", 1)[1])
-        os.kill(pid, signal.SIGKILL)
-        killed.append(pid)
-
+    kill_a_worker = kill_the_last_worker_once(out, killed)
     summary = reason("crossing", images=folder, questions=QUESTIONS, out=out, workers=2, on_row=kill_a_worker)
     assert killed and summary.worker_restarts >= 1
     rows = read_results(out)
@@ -164,14 +179,7 @@ def test_ray_gives_the_same_rows_and_survives_a_killed_actor(
     reason("crossing", images=folder, questions=questions, out=local, workers=2, progress=False)
     out = tmp_path / "ray.parquet"
     killed: list[int] = []
-
-    def kill_an_actor(key: str) -> None:
-        if killed:
-            return
-        journal = out.with_name(out.name + ".journal.jsonl").read_text().splitlines()
-        pid = int(json.loads(journal[-1])["rows"][0]["worker"].rsplit(":", 1)[1])
-        os.kill(pid, signal.SIGKILL)
-        killed.append(pid)
+    kill_an_actor = kill_the_last_worker_once(out, killed)
 
     summary = reason(
         "crossing", images=folder, questions=questions, out=out, engine="ray", workers=2, on_row=kill_an_actor

@@ -122,7 +122,7 @@ _REWRITES = tuple(
         (r"^(?:please )?describe (the .+)$", r"what is \1 like"),
         # "which colour does the light show" -> "which colour is the light"
         (r"^(what|which) ([a-z]+) (?:does|do) (the .+?) (?:show|display|have)$", r"\1 \2 is \3"),
-        # "does it have its brake lights on" -> "are its brake lights on"
+        # "does it have its lamps on" -> "are its lamps on"
         (r"^(?:does|do) (?:it|they|the [a-z ]+?) have (its|their|the) (.+?) (on|off|lit)$", r"are \1 \2 \3"),
         # "suppose the lamp had been on, would ...", "what if ..., would ..." -> "if ..., would ..."
         (r"^(?:suppose|supposing|imagine|assume|what if)(?: that)? (.+?), (would|could) ", r"if \1, \2 "),
