@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from mmreason.answer import Answer, Step
@@ -27,6 +27,9 @@ __all__ = ["ASK_BACK", "Conversation", "DialogueState"]
 
 #: A reading the parser gives less probability than this is not answered; the answer asks back.
 ASK_BACK = 0.5
+#: A statement's object, where the picture's most probable reading has no single one that fits,
+#: is the best fit only if its readings give it at least this probability of fitting.
+MIN_FIT = 0.05
 
 # Words that stand for what an earlier turn was about. "it" may also be the weather's "it"
 # ("is it raining?"): a turn is read both ways and the reading about an object is taken only
@@ -46,7 +49,8 @@ class DialogueState:
     ``referents`` are the ids of the objects the last object answer was about; ``subject`` and
     ``attribute`` the class and property IRIs it asked of; ``target`` the (variable, value) of
     the last causal question and ``interventions`` its ``do``; ``program`` the last program;
-    ``mentions`` every object answer's objects, by turn.
+    ``mentions`` every object answer's objects, by turn; ``told`` the attributes statements gave
+    objects (they override what the picture was read as).
     """
 
     referents: tuple[str, ...] = ()
@@ -60,6 +64,11 @@ class DialogueState:
     baseline: dict[str, str] = field(default_factory=dict)
     program: Program | None = None
     mentions: list[dict[str, Any]] = field(default_factory=list)
+    #: What statements said of objects, taken as true: ``{object id: {attribute name: value}}``.
+    told: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: How sure it is that "it" is the object meant (below 1 when a statement's object was the
+    #: best fit rather than the one object the picture's reading has).
+    referent_p: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -72,6 +81,8 @@ class DialogueState:
             "baseline": dict(self.baseline),
             "program": None if self.program is None else _program_to_dict(self.program),
             "mentions": [dict(m) for m in self.mentions],
+            "told": {k: dict(v) for k, v in self.told.items()},
+            "referent_p": self.referent_p,
         }
 
     @classmethod
@@ -89,6 +100,11 @@ class DialogueState:
                 baseline={str(k): str(v) for k, v in dict(data.get("baseline", {})).items()},
                 program=None if program is None else _program_from_dict(program),
                 mentions=[dict(m) for m in data.get("mentions", ())],
+                told={
+                    str(k): {str(a): str(v) for a, v in dict(values).items()}
+                    for k, values in dict(data.get("told", {})).items()
+                },
+                referent_p=float(data.get("referent_p", 1.0)),
             )
         except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
             raise InvalidInputError(f"a saved conversation's state is malformed: {exc}") from None
@@ -191,15 +207,28 @@ class Conversation:
                 f"not understood as a statement that introduces one object: {statement!r} "
                 "(e.g. 'There is a small red thing.')"
             )
-        steps = (Step("parse", f"CLEVR program: {describe_program(program)}", 1.0),)
+        steps = [Step("parse", f"CLEVR program: {describe_program(program)}", 1.0)]
         try:
-            chosen = run_nodes(program, table_scene(scene, world))[-1]
+            chosen, p = run_nodes(program, table_scene(scene, world))[-1], 1.0
         except ProgramError as exc:
-            answer = Answer(statement, None, 0.0, steps, text=f"no single object fits: {exc}")
-        else:
-            obj = scene.objects[chosen]
-            self._refer_to(obj.type.concept.iri, (obj.id,))
-            answer = Answer(statement, obj.id, 1.0, steps, text=f"noted: {obj.id}", about=(obj.id,))
+            fit = _best_fit(program, scene, world)
+            if fit is None:
+                answer = Answer(statement, None, 0.0, tuple(steps), text=f"no single object fits: {exc}")
+                self.turns.append(answer)
+                return answer
+            chosen, p, listed = fit
+            # The statement is taken as true: the object it fits best, as the picture was read.
+            why = f"as read, {exc}; the best fit by the readings' probabilities: {listed}"
+            steps.append(Step("scene", f"told: {why}", p))
+        obj = scene.objects[chosen]
+        said = _filters(program)
+        self.state.told[obj.id] = {**self.state.told.get(obj.id, {}), **said}
+        if said:
+            what = ", ".join(said.values())
+            steps.append(Step("scene", f"told: {obj.id} is {what} (as the statement says)", p))
+        self._refer_to(obj.type.concept.iri, (obj.id,))
+        self.state.referent_p = p
+        answer = Answer(statement, obj.id, p, tuple(steps), text=f"noted: {obj.id}", about=(obj.id,))
         self.turns.append(answer)
         return answer
 
@@ -229,6 +258,11 @@ class Conversation:
         if program is None:
             return None
         answer = answer_program(question, program, scene, world, steps=steps)
+        if self.state.referent_p < 1.0 and any(node_function(n) == "refer" for n in program):
+            # "it" is the best fit to a statement, not the one object that fits it: no surer than that.
+            p = self.state.referent_p
+            step = Step("scene", f"'it' is {self.state.referents[0]} with p={p:.2f} (the best fit)", p)
+            answer = replace(answer, confidence=answer.confidence * p, steps=(*answer.steps, step))
         last = node_function(program[-1])
         if last.startswith("query_"):
             self.state.attribute = world.questions.attributes.get(last.removeprefix("query_"))
@@ -259,9 +293,12 @@ class Conversation:
         return Answer(question, None, program.confidence, tuple(steps), text=text, family=program.family)
 
     def _scene(self) -> Any:
-        if self.scene is not None:
-            return self.scene
-        return None if self.image is None else self.reasoner.ground(self.image)
+        scene = self.scene
+        if scene is None and self.image is not None:
+            scene = self.reasoner.ground(self.image)
+        if scene is None or not self.state.told or self.reasoner.world is None:
+            return scene
+        return _with_told(scene, self.state.told, self.reasoner.world)
 
     def _read(self, question: str) -> tuple[Program, str, tuple[str, ...]]:
         """The program a turn asks for, how earlier turns were used, and the objects it refers to."""
@@ -452,6 +489,8 @@ class Conversation:
 
     def _refer_to(self, cls: str, ids: tuple[str, ...]) -> None:
         """From now on "it" is the objects ``ids``, of class ``cls``."""
+        if ids != self.state.referents:
+            self.state.referent_p = 1.0
         self.state.subject, self.state.referents = cls, ids
         if ids:
             self.state.mentions.append({"turn": len(self.turns), "class": cls, "ids": list(ids)})
@@ -480,6 +519,85 @@ class Conversation:
                 self._refer_to(cls, answer.about)
         if head.name != "explain":
             state.program = program
+
+
+def _filters(program: list[dict[str, Any]]) -> dict[str, str]:
+    """The attributes a statement's program gives its object: ``{"colour": "red", "size": "large"}``."""
+    from mmreason.qa.clevr import node_function
+
+    out = {}
+    for node in program:
+        name = node_function(node)
+        values = node.get("side_inputs", node.get("value_inputs", []))
+        if name.startswith("filter_") and len(values) == 1:
+            out[name.removeprefix("filter_")] = str(values[0])
+    return out
+
+
+def _best_fit(program: list[dict[str, Any]], scene: Any, world: Any) -> tuple[int, float, str] | None:
+    """The object a statement made only of attribute filters most probably describes, when the
+    picture's most probable reading has no single one: (index, probability, the candidates).
+
+    With q_k the probability that object k has every stated attribute (by its readers'
+    distributions), the statement that exactly one object fits gives object k the posterior
+    q_k·Π_{j≠k}(1 − q_j), normalised. None unless one object has more than half of it and a
+    q_k of at least :data:`MIN_FIT` (the readers' far tails say nothing).
+    """
+    from mmreason.qa.clevr import node_function
+    from mmreason.qa.scene_programs import _attribute_tables
+
+    functions = [node_function(n) for n in program]
+    if functions[0] != "scene" or functions[-1] != "unique" or not all(
+        f.startswith("filter_") for f in functions[1:-1]
+    ):
+        return None
+    said = _filters(program)
+    tables = _attribute_tables(scene, world)
+    q = []
+    for table in tables:
+        p = 1.0
+        for name, value in said.items():
+            p *= sum(prob for label, prob in table.get(name, ()) if label == value)
+        q.append(min(p, 1.0 - 1e-9))
+    odds = [p / (1.0 - p) for p in q]
+    total = sum(odds)
+    if total <= 0.0:
+        return None
+    posterior = [o / total for o in odds]
+    best = max(range(len(posterior)), key=posterior.__getitem__)
+    if posterior[best] <= 0.5 or q[best] < MIN_FIT:
+        return None
+    ranked = sorted(range(len(posterior)), key=lambda i: -posterior[i])[:3]
+    listed = ", ".join(f"{scene.objects[i].id} {posterior[i]:.2f}" for i in ranked)
+    return best, posterior[best], listed
+
+
+def _with_told(scene: Any, told: dict[str, dict[str, str]], world: Any) -> Any:
+    """``scene`` with the attributes statements gave its objects, certain and marked as told."""
+    from mmreason.vision.grounding import Attribute
+    from mmreason.vision.vocabulary import TYPE, Vocabulary
+    from mmreason.worlds import CLASS_ATTRIBUTE
+
+    if world.questions is None:
+        return scene
+    vocabulary = Vocabulary.from_world(world)
+    objects = []
+    for obj in scene.objects:
+        for name, value in told.get(obj.id, {}).items():
+            prop = world.questions.attributes.get(name)
+            if prop is None:
+                continue
+            kind = TYPE if prop == CLASS_ATTRIBUTE else prop
+            concept = next((c for c in vocabulary.of(kind) if c.label == value), None)
+            if concept is None:
+                continue
+            attribute = Attribute(concept, concept.label, 1.0, None, how="told in the conversation")
+            if prop == CLASS_ATTRIBUTE:
+                obj = replace(obj, type=attribute)
+            else:
+                obj = obj.with_attribute(prop, attribute)
+        objects.append(obj)
+    return replace(scene, objects=tuple(objects))
 
 
 def _object_class(scene: Any, ids: tuple[str, ...]) -> str | None:

@@ -398,6 +398,23 @@ class Executor:
         text = values[0] if len(values) == 1 else " and ".join(values) + f" ({len(values)} {noun}s)"
         return value, confidence, text, None
 
+    def _final_type(
+        self, op: Op, members: list[_Member], noun: str, scene: SceneGraph, trail: list[Step]
+    ) -> Result:
+        """The class each object is read as: "what kind of <noun> is it?"."""
+        likely = self._likely(members)
+        if not likely:
+            return None, _absent(members), f"there is no {noun} in the image", None
+        values = []
+        confidence = 1.0
+        for m in sorted(likely, key=lambda m: m.obj.bbox[0]):
+            values.append(m.obj.type.value)
+            confidence *= m.obj.type.confidence
+            trail.append(_attribute_step(m.obj.id, "kind", m.obj.type))
+        value = values[0] if len(values) == 1 else tuple(values)
+        text = values[0] if len(values) == 1 else " and ".join(values) + f" ({len(values)} {noun}s)"
+        return value, confidence, text, None
+
     def _is_measure(self, prop: str) -> bool:
         return self._signature(prop)[1] in _NUMERIC
 

@@ -129,6 +129,13 @@ _REWRITES = tuple(
         # "could the door have opened" in a conditional asks what would have happened
         (r"^(if|had) (.+?), could ", r"\1 \2, would "),
         (r"^could (.+?) have (.+?),? (if|had) ", r"would \1 have \2 \3 "),
+        # "would a dry path have let the cart stop" -> "had a dry path, would the cart stop"
+        (r"^would ((?:a|an) [a-z ]+?) have (?:let|allowed|helped|enabled|made) (the [a-z]+|it|them) (?:to )?",
+         r"had \1, would \2 "),
+        # "with a wet path, would ..." -> "if with a wet path, would ..." (the condition keeps its words)
+        (r"^(with|without) (.+?), (would|could) ", r"if \1 \2, \3 "),
+        # "are the lamps of the door on" -> "are the door's lamps on"
+        (r"^(is|are) the ([a-z ]+?) of ((?:the|that|this) [a-z]+) (\w+)$", r"\1 \3's \2 \4"),
         (r"^how (?:quickly|rapidly) ", "how fast "),
         (r"^(?:what|which) speed (is|are|was|were) (.+?)(?: doing| going| moving| travelling| traveling)?$",
          r"how fast \1 \2 going"),
@@ -375,7 +382,8 @@ class QuestionParser:
         words = [w for w in clause.replace(",", " ").split() if w not in _AUXILIARIES]
         negated = _negated(words)
         core = " ".join(w for w in words if w not in _NEGATIONS)
-        entries = [(c, label) for c in self.lexicon.of_kind("state") for label in c.labels]
+        states = self.lexicon.of_kind("state")
+        entries = [(c, label) for c in states for label in c.labels]
         if not entries or not core:
             return None
         cores = [
@@ -394,18 +402,30 @@ class QuestionParser:
             return None
         weights = torch.tensor([b[0] for b in ranked]).div(SLOT_TEMPERATURE).softmax(dim=0)
         p = float(weights[0])
-        label_negated = _negated(label.lower().split())
-        if negated == label_negated:
-            return Match(clause, concept, score, p)
         variable = concept.key.split("=", 1)[0]
-        other = [
-            c
-            for c in self.lexicon.of_kind("state")
-            if c.key.startswith(f"{variable}=") and c.key != concept.key
-        ]
-        if len(other) != 1:
+        values = [c for c in states if c.key.startswith(f"{variable}=")]
+        # The state each label of the variable says the clause is in: its own, or, when their
+        # negations differ, the other of a 0/1 variable ("the lamp is not lit" against "the lamp is lit").
+        implied: dict[str, float] = {}
+        for (c, text), s in zip(entries, scores, strict=True):
+            if c not in values:
+                continue
+            if negated != _negated(text.lower().split()):
+                others = [v for v in values if v.key != c.key]
+                if len(others) != 1:
+                    continue
+                c = others[0]
+            implied[c.key] = max(implied.get(c.key, -1.0), s)
+        chosen = max(implied, key=lambda k: implied[k]) if implied else None
+        if chosen is None:
             return "single opposite state of a causal variable"
-        return Match(clause, other[0], score, p)
+        if len(implied) > 1:
+            # Two states of one variable nearly as close ("the shelf is full" against "the shelf
+            # is empty" and "a box is on the shelf"): which one the clause states is as unsure
+            # as their scores are near.
+            margin = torch.tensor(list(implied.values())).div(SLOT_TEMPERATURE).softmax(dim=0)
+            p *= float(margin.max())
+        return Match(clause, next(v for v in values if v.key == chosen), implied[chosen], p)
 
     def _is_abstract(self, cls: str) -> bool:
         return len(self.lexicon.schema.subclasses(cls)) > 1
@@ -687,6 +707,18 @@ class QuestionParser:
         ops = [Op.of("subclass", cls=sub.concept.key, of=sup.concept.key)]
         return self._program("knowledge", question, ops, [sub, sup])
 
+    def _type_of(self, question: str, slots: dict[str, str]) -> Program | None:
+        """``"what kind of fruit is the red one"``: the class of the object named, as the image shows it
+        (``"what kind of thing is a tomato"``, with no object named, asks the ontology instead)."""
+        try:
+            kind = self._class(question, slots["cls"])
+            ops, matches = self._selection(question, slots["np"])
+        except QuestionNotUnderstoodError:
+            return None
+        if not self.lexicon.schema.is_subclass(matches[0].concept.key, kind.concept.key):
+            return None
+        return self._program("attribute", question, [*ops, Op.of("type")], matches)
+
     def _kind_of(self, question: str, slots: dict[str, str]) -> Program:
         """``"what kind of thing is a tomato"``: the classes right above a class."""
         cls = self._class(question, slots["np"])
@@ -891,6 +923,11 @@ _FORMS: tuple[_Form, ...] = tuple(
             "exist",
             r"^(?:is|are) there " + _OBJECT + r"(?: in (?:the|this) (?:image|picture|scene|photo))?$",
             QuestionParser._exist,
+        ),
+        (
+            "attribute",
+            r"^what (?:kind|type|sort) of (?P<cls>[a-z ]+?) (?:is|are) (?P<np>the .+)$",
+            QuestionParser._type_of,
         ),
         (
             "knowledge",

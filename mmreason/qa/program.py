@@ -25,8 +25,8 @@ FAMILIES = (
 @dataclass(frozen=True, slots=True)
 class Op:
     """One operation: ``select``, ``filter``, ``count``, ``exist``, ``query``, ``verify``, ``relate``,
-    ``closest``, ``on``, ``rule``, ``follow``, ``subclass``, ``superclass``, ``observe``, ``explain``,
-    ``do``, ``counterfactual``."""
+    ``closest``, ``on``, ``type``, ``rule``, ``follow``, ``subclass``, ``superclass``, ``observe``,
+    ``explain``, ``do``, ``counterfactual``."""
 
     name: str
     args: MappingProxyType[str, Any] = field(default_factory=lambda: MappingProxyType({}))

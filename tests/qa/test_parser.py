@@ -279,6 +279,10 @@ def test_a_conditional_whose_outcome_does_not_resolve_is_not_read_as_its_conditi
         ("Is the road wet or dry?", "select(cls=Scene) -> query(prop=surface)"),
         ("Is a pedestrian on the zebra crossing?", "Pedestrian) -> on(prop=onCrosswalk) -> exist()"),
         ("How quickly is the car going?", "select(cls=Car) -> query(prop=speed)"),
+        ("Are the brake lights of the car on?", "select(cls=Car) -> verify(prop=brakeLights"),
+        # "the" names an object of the picture: its class as read; "a" asks the ontology.
+        ("What kind of vehicle is the red car?", "Car) -> filter(prop=colour, value=red) -> type()"),
+        ("What kind of thing is a car?", "superclass(cls=Car)"),
     ],
 )
 def test_everyday_phrasings(parser, question, program):
@@ -295,11 +299,25 @@ def test_everyday_phrasings(parser, question, program):
         ("If the light had been red, could the car have stopped in time?", "1", {"Light": "red"}),
         # "missed" says the collision did not happen.
         ("Would the car have missed the pedestrian if the road had been dry?", "0", {"Road": "dry"}),
+        # The condition as the subject, or set off with "with" / "without".
+        ("Would a dry road have let the car stop in time?", "1", {"Road": "dry"}),
+        ("With a wet road, would the car have stopped in time?", "1", {"Road": "wet"}),
+        ("Without a wet road, would the car have stopped in time?", "1", {"Road": "dry"}),
     ],
 )
 def test_conditional_frames_keep_their_polarity(parser, question, value, do):
     op = parser.parse(question).ops[0]
     assert (op.args["value"], op.args["do"]) == (value, do)
+
+
+def test_a_clause_between_two_states_of_a_variable_is_unsure(parser):
+    # "survived" is about as near "the pedestrian is safe" as "the pedestrian is hurt" in the
+    # sentence space: the reading is right, and its p says how little it rests on; one of the
+    # variable's own phrases is read with none of that doubt.
+    near = parser._find_state("the pedestrian survived")
+    far = parser._find_state("the pedestrian is safe")
+    assert near.concept.key == far.concept.key == "Collision=0"
+    assert far.p > 0.99 and near.p < 0.9, near
 
 
 def test_anything_but_negates(parser):

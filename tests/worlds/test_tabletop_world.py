@@ -198,3 +198,62 @@ def test_the_mirror_image_reading_finds_what_the_plain_one_finds(renders):
             if max(box_iou(d.bbox, obj.bbox) for d in plain) >= 0.5:
                 found = max(both, key=lambda d: box_iou(d.bbox, obj.bbox))
                 assert found.shapes and abs(sum(found.shapes) - 1) < 1e-6
+
+
+def _uncertain_colour(scene, index, wanted, read_as, p_wanted):
+    """``scene`` with object ``index``'s colour read as ``read_as``, ``wanted`` at ``p_wanted``."""
+    from dataclasses import replace
+
+    from mmreason.vision.grounding import Attribute
+    from mmreason.vision.vocabulary import Vocabulary
+
+    vocabulary = Vocabulary.from_world("tabletop")
+    prop = TT_IRI + "colour"
+    best, other = vocabulary.concept(prop, read_as), vocabulary.concept(prop, wanted)
+    distribution = {best.iri: 1.0 - p_wanted, other.iri: p_wanted}
+    colour = Attribute(best, best.label, 1.0 - p_wanted, distribution)
+    objects = list(scene.objects)
+    objects[index] = objects[index].with_attribute(prop, colour)
+    return replace(scene, objects=tuple(objects))
+
+
+def test_a_statement_is_taken_as_true_and_saved_with_the_conversation(reasoner, renders):
+    # On the true scene, a misread colour: the statement's object has the read colour at 0.7 and
+    # the stated one at 0.3, so the most probable reading has none that fits. By hand: q = 0.3
+    # for it and 0 for the rest, so its posterior is 1; answers about "it" use what was told.
+    from bench.tabletop_dialogs import truth_scene
+    from mmreason.dialogue import Conversation
+
+    for index, (image, truth) in enumerate(renders):
+        record = truth.scene_record(index, f"{truth.scene_id}.png")
+        colours = Counter(o.color for o in truth.objects)
+        target = next((i for i, o in enumerate(truth.objects) if colours[o.color] == 1), None)
+        if target is None:
+            continue
+        obj = truth.objects[target]
+        misread = next(c for c in ("red", "blue", "green", "gray") if colours[c] == 0)
+        scene = _uncertain_colour(truth_scene(record), target, obj.color, misread, 0.3)
+        chat = Conversation(reasoner, image, scene=scene)
+        told = chat.tell(f"There is a {obj.color} thing.")
+        assert told.value == scene.objects[target].id and told.confidence == pytest.approx(1.0)
+        assert chat.ask("What is its colour?").value == obj.color
+        assert chat.ask("What shape is it?").value == obj.shape
+        resumed = Conversation.from_json(reasoner, chat.to_json(), image=image)
+        resumed.scene = scene
+        assert resumed.state.told == {scene.objects[target].id: {"color": obj.color}}
+        assert resumed.ask("What is its colour?").value == obj.color
+        # Two objects that may each be it: the best fit is unsure, and so is every answer about it.
+        second = next(i for i in range(len(truth.objects)) if i != target)
+        doubled = _uncertain_colour(scene, second, obj.color, misread, 0.2)
+        chat = Conversation(reasoner, image, scene=doubled)
+        told = chat.tell(f"There is a {obj.color} thing.")
+        # By hand: odds 0.3/0.7 against 0.2/0.8, so the posterior is 0.4286/(0.4286+0.25) = 0.632.
+        assert told.value == scene.objects[target].id
+        assert told.confidence == pytest.approx((3 / 7) / (3 / 7 + 1 / 4), abs=1e-4)
+        assert chat.ask("What shape is it?").confidence <= told.confidence + 1e-9
+        # Nothing read near the statement: not noted, said so.
+        chat = Conversation(reasoner, image, scene=truth_scene(record))
+        absent = next(c for c in ("red", "blue", "green", "gray", "cyan") if colours[c] == 0)
+        assert chat.tell(f"There is a {absent} thing.").value is None
+        return
+    pytest.fail("no render with a colour only one thing has")

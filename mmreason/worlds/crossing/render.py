@@ -641,11 +641,14 @@ def _draw_lamp(draw: ImageDraw.ImageDraw, obj: SceneObject, body_bottom: int) ->
 
 def read_trail(
     image: Image.Image, bbox: tuple[int, int, int, int], *, facing_right: bool = True
-) -> int | None:
+) -> float | None:
     """The length in pixels of the streaks behind a vehicle's box, or None when they cannot be read.
 
-    The middle streak is followed from the vehicle's rear; it cannot be read when it
-    runs out of the picture (or the vehicle does) or when nothing trails the vehicle.
+    Each of the three streaks is followed from the vehicle's rear. The middle one is as long as
+    the road covered; when it runs out of the picture, a shorter one (0.8 or 0.6 of that length)
+    that ends inside it gives the length, divided by its share (to within a pixel over the share).
+    Nothing is read when every streak runs out of the picture (or the vehicle does) or when
+    nothing trails the vehicle.
 
     >>> image, truth = render_scene(7)
     >>> car = next(o for o in truth.objects if o.nearest)
@@ -654,35 +657,44 @@ def read_trail(
     """
     x0, _, x1, y1 = bbox
     width, height = image.size
-    target = np.array(TRAIL_COLOUR, dtype=np.int16)
-    best = None
-    # The box's bottom is the wheels' bottom; the wheel radius (5 or 6) leaves two candidate rows.
-    for radius in (5, 6):
-        y = y1 - radius - _TRAIL_ROWS[1][0]
-        if not 0 <= y < height:
-            continue
-        pixels = np.asarray(image.crop((0, y, width, y + 1)).convert("RGB"), dtype=np.int16)[0]
-        row = np.abs(pixels - target).max(axis=1) <= 24
-        step = -1 if facing_right else 1
-        start = x0 - 1 if facing_right else x1
-        x = start
-        # Skip the gap between the rear and the streak (and a pixel of slack in the box).
-        skipped = 0
-        while 0 <= x < width and not row[x] and skipped < _TRAIL_GAP + 2:
-            x += step
-            skipped += 1
-        run = 0
-        while 0 <= x < width and row[x]:
-            run += 1
-            x += step
-        if run == 0:
-            continue
-        if not 0 <= x < width:
-            return None  # the streak runs out of the picture: only a lower bound
-        best = max(best or 0, run)
     if (facing_right and x0 <= 0) or (not facing_right and x1 >= width):
         return None
-    return best
+    target = np.array(TRAIL_COLOUR, dtype=np.int16)
+    step = -1 if facing_right else 1
+    start = x0 - 1 if facing_right else x1
+    # The middle streak first, then the longer of the others; the first that ends inside the picture.
+    rows = sorted(_TRAIL_ROWS, key=lambda row: -row[1])
+    for above, share in rows:
+        best: int | None = None
+        cut = False
+        # The box's bottom is the wheels' bottom; the wheel radius (5 or 6) leaves two candidate rows.
+        for radius in (5, 6):
+            y = y1 - radius - above
+            if not 0 <= y < height:
+                continue
+            pixels = np.asarray(image.crop((0, y, width, y + 1)).convert("RGB"), dtype=np.int16)[0]
+            row = np.abs(pixels - target).max(axis=1) <= 24
+            x = start
+            # Skip the gap between the rear and the streak (and a pixel of slack in the box).
+            skipped = 0
+            while 0 <= x < width and not row[x] and skipped < _TRAIL_GAP + 2:
+                x += step
+                skipped += 1
+            run = 0
+            while 0 <= x < width and row[x]:
+                run += 1
+                x += step
+            if run == 0:
+                continue
+            if not 0 <= x < width:
+                cut = True  # this streak runs out of the picture: only a lower bound
+                continue
+            best = max(best or 0, run)
+        if best is not None and not cut:
+            return best / share
+        if not cut:
+            return None  # nothing trails the vehicle
+    return None
 
 
 def _draw_vehicle(draw: ImageDraw.ImageDraw, obj: SceneObject) -> None:
