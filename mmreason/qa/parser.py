@@ -671,6 +671,10 @@ class QuestionParser:
         ops.append(Op.of("query", prop=prop.concept.key))
         return self._program("spatial", question, ops, [*matches, prop])
 
+    def _how_fast_closest(self, question: str, slots: dict[str, str]) -> Program:
+        """``"how fast is the cart nearest the gate going"``: the speed of the one nearest."""
+        return self._attribute_of_closest(question, {**slots, "attr": "speed"})
+
     def _how_fast(self, question: str, slots: dict[str, str]) -> Program:
         ops, matches = self._selection(question, slots["np"])
         prop = self._property(
@@ -895,6 +899,12 @@ _FORMS: tuple[_Form, ...] = tuple(
             "spatial",
             r"^how far (?:is|are) " + _OBJECT + r" from (?:the )?(?P<place>.+)$",
             QuestionParser._how_far,
+        ),
+        (
+            "spatial",
+            r"^how fast (?:is|are|was|were) (?:the )?(?P<np>.+?) (?P<sup>closest|nearest|farthest|furthest) "
+            r"(?:to )?(?:the )?(?P<place>.+?)(?: (?:going|driving|moving|travelling|traveling))?$",
+            QuestionParser._how_fast_closest,
         ),
         (
             "attribute",

@@ -279,6 +279,10 @@ def test_a_conditional_whose_outcome_does_not_resolve_is_not_read_as_its_conditi
         ("Is the road wet or dry?", "select(cls=Scene) -> query(prop=surface)"),
         ("Is a pedestrian on the zebra crossing?", "Pedestrian) -> on(prop=onCrosswalk) -> exist()"),
         ("How quickly is the car going?", "select(cls=Car) -> query(prop=speed)"),
+        (
+            "How fast is the vehicle closest to the crosswalk going?",
+            "closest(prop=distanceToCrosswalk, order=min) -> query(prop=speed)",
+        ),
         ("Are the brake lights of the car on?", "select(cls=Car) -> verify(prop=brakeLights"),
         # "the" names an object of the picture: its class as read; "a" asks the ontology.
         ("What kind of vehicle is the red car?", "Car) -> filter(prop=colour, value=red) -> type()"),
