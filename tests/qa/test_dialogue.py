@@ -75,6 +75,20 @@ def test_a_dialogue_keeps_what_it_is_about(reasoner, scene) -> None:
     assert chat.ask("And its brake lights?").value in ("brake lights on", "brake lights off")
 
 
+def test_what_kind_of_vehicle_it_is_is_its_class_as_read(reasoner, scene) -> None:
+    image, truth = scene
+    chat = reasoner.conversation(image)
+    closest = chat.ask("Which vehicle is closest to the crosswalk?")
+    kind = chat.ask("What kind of vehicle is it?")
+    assert kind.value == _nearest(truth).type and kind.about == closest.about
+    assert kind.confidence >= 0.9
+    # Its lamps, named the long way, are the referent's too.
+    lamps = chat.ask("Are the brake lights of that vehicle on?")
+    assert lamps.value is bool(_nearest(truth).braking) and lamps.about == closest.about
+    # With no object named, the ontology answers.
+    assert chat.ask("What kind of thing is a bus?").value == "vehicle"
+
+
 def test_it_with_two_live_candidates_is_refused_with_both_named(reasoner, scene) -> None:
     image, _ = scene
     chat = reasoner.conversation(image)

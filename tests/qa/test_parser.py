@@ -164,6 +164,11 @@ def test_a_negated_clause_names_the_other_state(parser):
         ("Would the car have avoided the collision if the light had been red?", "Collision", "0"),
         ("Would the crash have been prevented if the light had been red?", "Collision", "0"),
         ("Would nobody have been hit if the light had been red?", "Collision", "0"),
+        # Antonyms the sentence space barely tells apart, settled by the world's own phrases.
+        ("Would the pedestrian have been safe if the light had been red?", "Collision", "0"),
+        ("Would the pedestrian have been hurt if the light had been red?", "Collision", "1"),
+        ("Would the crosswalk have been clear if the light had been red?", "PedestrianOnCrosswalk", "0"),
+        ("Would the crosswalk have been occupied if the light had been red?", "PedestrianOnCrosswalk", "1"),
     ],
 )
 def test_polarity_is_read_from_the_words_never_matched_away(parser, question, target, value):
