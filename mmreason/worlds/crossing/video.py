@@ -125,6 +125,7 @@ class Track:
     times: list[float] = field(default_factory=list)
     boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
     lamps: list[bool] = field(default_factory=list)
+    glows: list[bool] = field(default_factory=list)  # a weaker sign of a lit lamp (see _lamp_glow)
     lost_at: float | None = None  # it sank into the background: at rest
     left_at: float | None = None  # its front left the picture
 
@@ -240,6 +241,23 @@ def _lamp_lit(rgb: np.ndarray, box: tuple[int, int, int, int]) -> bool:
     return bool((hot | lit).sum() >= 2)
 
 
+def _lamp_glow(rgb: np.ndarray, box: tuple[int, int, int, int]) -> bool:
+    """A weaker sign of a lit rear lamp: a near-white red far brighter than the body's paint.
+
+    In the first frame a lamp is lit, the codec may carry the colours around the hot centre
+    into it (pinker than it is), so :func:`_lamp_lit` misses it; taken alone this sign also
+    fires on other bright things, so it only moves a lit lamp's onset one frame earlier.
+    """
+    x0, y0, x1, y1 = box
+    rear = (
+        rgb[y0 + (y1 - y0) // 3 : y1, max(0, x0 - 3) : x0 + max(8, (x1 - x0) // 4)].reshape(-1, 3).astype(int)
+    )
+    r, g, b = rear[:, 0], rear[:, 1], rear[:, 2]
+    body = np.median(rgb[y0 : y1 - (y1 - y0) // 4, (x0 + x1) // 2 - 4 : (x0 + x1) // 2 + 4, 0])
+    glow = (r > 235) & (g > 150) & (b > 110) & (r - b > 35) & (r > body + 40)
+    return bool(glow.sum() >= 2)
+
+
 def _plate(frames: list[np.ndarray]) -> np.ndarray:
     """The empty street: the per-pixel median of the early frames, or of the late ones where the
     two disagree and the late one is closer to its row's colour.
@@ -334,6 +352,7 @@ def ground_clip(source: str | Path | Iterable[Image.Image], *, fps: float | None
         if k == 0:
             near = [b for b in vehicles if b[3] > middle and b[2] <= calib.crosswalk_px[1] + 4]
             first_lamps = {b: _lamp_lit(rgb, b) for b in near}
+            first_glows = {b: _lamp_glow(rgb, b) for b in near}
             continue
         if car is None:
             # The car of the story: of the first frame's near-lane vehicles short of the crosswalk,
@@ -344,7 +363,7 @@ def ground_clip(source: str | Path | Iterable[Image.Image], *, fps: float | None
             if not moved:
                 raise VideoError("the clip shows no vehicle driving towards the crosswalk")
             box = max(moved, key=lambda b: b[2])
-            car = Track([times[0]], [box], [first_lamps[box]])
+            car = Track([times[0]], [box], [first_lamps[box]], [first_glows[box]])
         if car.lost_at is not None or car.left_at is not None:
             continue
         last = car.last
@@ -370,6 +389,7 @@ def ground_clip(source: str | Path | Iterable[Image.Image], *, fps: float | None
         car.times.append(t)
         car.boxes.append(box)
         car.lamps.append(_lamp_lit(rgb, box))
+        car.glows.append(_lamp_glow(rgb, box))
     if car is None:
         raise VideoError("the clip is too short to find a moving vehicle (fewer than 2 frames)")
     xs: list[float | None] = []
@@ -439,9 +459,11 @@ def _events(
     for k in range(1, len(times)):
         if lights[k] != lights[k - 1]:
             events.append(("light-change", times[k], lights[k]))
-    onset = next((car.times[k] for k, lit in enumerate(car.lamps) if lit), None)
-    if onset is not None:
-        events.append(("braking-onset", onset, ""))
+    first = next((k for k, lit in enumerate(car.lamps) if lit), None)
+    if first is not None:
+        if first > 0 and car.glows[first - 1]:
+            first -= 1  # lit a frame earlier, its hot centre blurred by the codec
+        events.append(("braking-onset", car.times[first], ""))
     # At rest: the front moves less than a pixel a frame from some frame to the clip's end.
     seen = len(car.times)
     if seen == len(times) and seen >= 4:
