@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from mmreason.causal.scm import SCM
     from mmreason.kg.graph import KnowledgeGraph
     from mmreason.qa.program import Op, Program
-    from mmreason.vision.grounding import Attribute, GroundedObject, SceneGraph
+    from mmreason.vision.grounding import Attribute, GroundedObject, SceneEvent, SceneGraph
     from mmreason.vision.vocabulary import Vocabulary
 
 __all__ = ["Executor"]
@@ -78,6 +78,9 @@ _ENGINE_NAMESPACES = (
 )
 # Questions answered from the knowledge graph alone, whatever the picture.
 _KNOWLEDGE_ONLY = ("subclass", "superclass")
+#: How sure "the clip does not show it" is when a clip read end to end has no such event: its
+#: readers find the events they know at about this rate (docs/video.md), so a miss is possible.
+ABSENT_EVENT_CONFIDENCE = 0.95
 _NUMERIC = {str(XSD.double), str(XSD.float), str(XSD.decimal), str(XSD.integer)}
 
 
@@ -128,6 +131,7 @@ class Executor:
         self._type_cache: dict[str, frozenset[str]] = {}
         # Per run (see run()): the objects an earlier turn was about, and those this answer is about.
         self._referents: tuple[str, ...] = ()
+        self._moment: float | None = None  # the time an "at" op measures at (seconds into a clip)
         self._about: list[str] = []
 
     # ------------------------------------------------------------------ KG helpers
@@ -223,6 +227,7 @@ class Executor:
         trail = list(steps)
         self._referents = tuple(referents)
         self._about = []
+        self._moment = None
         value, confidence, text, unit = self._run(program, scene, trail)
         # A parse that is unsure makes the answer as unsure: the reading itself may be wrong.
         confidence = min(float(confidence), program.confidence)
@@ -255,6 +260,8 @@ class Executor:
             return self._subclass(head, trail)
         if head.name == "superclass":
             return self._superclass(head, trail)
+        if head.name == "when":
+            return self._when(head, scene, trail)
         cls = head.args["cls"]
         final = ops[-1]
         if final.name == "rule":
@@ -264,7 +271,12 @@ class Executor:
         scene = self._need(scene, program.question)
         members = self._select(cls, scene, trail)
         for op in ops[1:-1]:
-            if op.name == "closest":
+            if op.name == "at":
+                found = self._event(op.args["event"], scene, trail)
+                if isinstance(found, tuple):
+                    return found  # a still, or a clip without the event: nothing to measure at
+                self._moment = found.time
+            elif op.name == "closest":
                 members = self._closest(op, members, trail)
             else:
                 members = self._narrow(op, members, scene, trail)
@@ -376,6 +388,8 @@ class Executor:
                 return None, 0.0, f"cannot tell: the image shows no {noun} with a {what} it can measure", None
             one = self._the_one(measured)
             unit = self.unit(prop) or None
+            if self._moment is not None:
+                return self._measure_at(one, prop, scene, trail)
             reading = round(float(one.obj.measure(prop)), 2)  # type: ignore[arg-type]
             trail.append(
                 Step(
@@ -414,6 +428,41 @@ class Executor:
         value = values[0] if len(values) == 1 else tuple(values)
         text = values[0] if len(values) == 1 else " and ".join(values) + f" ({len(values)} {noun}s)"
         return value, confidence, text, None
+
+    def _event(self, cls: str, scene: SceneGraph | None, trail: list[Step]) -> SceneEvent | Result:
+        """The clip's first event of class ``cls``; a Result that says why when there is none."""
+        label = self.label(cls)
+        if scene is None or scene.duration is None:
+            text = f"cannot tell: {label} happens over time, and a still picture shows one instant"
+            return None, 0.0, text + "; ask it of a clip", None
+        classes = self.subclasses(cls)
+        found = sorted((e for e in scene.events if e.cls in classes), key=lambda e: e.time)
+        listed = ", ".join(f"{self.label(e.cls)} at {e.time:.2f} s (p={e.confidence:.2f})" for e in found)
+        trail.append(Step("scene", f"events of the clip that are {label}: {listed or 'none'}"))
+        if not found:
+            return None, 0.0, f"not in the clip ({scene.duration:.1f} s): {label}", None
+        return found[0]
+
+    def _when(self, op: Op, scene: SceneGraph | None, trail: list[Step]) -> Result:
+        found = self._event(op.args["event"], scene, trail)
+        if isinstance(found, tuple):
+            return found
+        self._about = [found.subject] if found.subject else []
+        return round(found.time, 2), found.confidence, f"at {found.time:.2f} s", "s"
+
+    def _measure_at(self, one: _Member, prop: str, scene: SceneGraph, trail: list[Step]) -> Result:
+        """``prop`` of the object at the moment an earlier ``at`` op found (one frame's leeway)."""
+        assert self._moment is not None
+        what, unit = self.label(prop), self.unit(prop) or None
+        within = 1.0 / scene.fps if scene.fps else 0.0
+        value = one.obj.measure_at(prop, self._moment, within=within + 1e-9)
+        if value is None:
+            text = f"cannot tell: the clip does not measure the {what} of {one.obj.id}"
+            return None, 0.0, f"{text} at {self._moment:.2f} s", None
+        reading = round(float(value), 2)
+        detail = f"{one.obj.id}: {what} {reading:.2f} {unit or ''} at {self._moment:.2f} s, off the clip"
+        trail.append(Step("scene", detail, one.p))
+        return reading, one.p, f"{reading:.1f}{' ' + unit if unit else ''}", unit
 
     def _is_measure(self, prop: str) -> bool:
         return self._signature(prop)[1] in _NUMERIC
@@ -914,6 +963,13 @@ class Executor:
         return scm.query(target, seed=self.seed, **common)
 
     def _causal_observe(self, op: Op, scene: SceneGraph | None, trail: list[Step]) -> Result:
+        if op.args.get("event") and scene is not None and scene.duration is not None:
+            # "Did the lamp go out?" of a clip: whether the clip shows it, not what the model expects.
+            found = self._event(op.args["event"], scene, trail)
+            happened = not isinstance(found, tuple)
+            confidence = found.confidence if not isinstance(found, tuple) else ABSENT_EVENT_CONFIDENCE
+            yes = happened != bool(op.args.get("negate"))
+            return yes, confidence, "yes" if yes else "no", None
         scm = self._need_scm()
         target = op.args["target"]
         wanted = _coerce(scm, target, op.args["value"])

@@ -24,6 +24,7 @@ from mmreason.qa.embed import MiniLMEmbedder, TextEmbedder
 
 __all__ = [
     "CLASS",
+    "EVENT",
     "PROPERTY",
     "Concept",
     "Lexicon",
@@ -35,6 +36,8 @@ __all__ = [
 
 #: The kind of a class concept; an individual's kind is the IRI of its class.
 CLASS = "class"
+#: The kind of an event class (one below ``mm:Event``): what a clip shows happening at a time.
+EVENT = "event"
 #: The kind of a property concept.
 PROPERTY = "property"
 
@@ -226,9 +229,20 @@ class Lexicon:
             ranges={str(p): str(r) for p, r in graph.subject_objects(RDFS.range) if str(p) in properties},
             types=types,
         )
+        from mmreason.kg.vocab import MM
+
+        events = {c for c in classes if str(MM.Event) in superclasses.get(c, ()) and c != str(MM.Event)}
         concepts = []
         for iri, names in sorted(labels.items()):
-            kind = CLASS if iri in classes else PROPERTY if iri in properties else types.get(iri)
+            kind = (
+                EVENT
+                if iri in events
+                else CLASS
+                if iri in classes
+                else PROPERTY
+                if iri in properties
+                else types.get(iri)
+            )
             if kind is None:
                 continue
             concepts.append(Concept(iri, names[0], kind, tuple(names[1:]) + tuple(alt.get(iri, ()))))

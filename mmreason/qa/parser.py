@@ -23,7 +23,7 @@ from rdflib import XSD
 from mmreason.errors import QuestionNotUnderstoodError
 from mmreason.kg.vocab import MM
 from mmreason.limits import MAX_QUESTION_CHARS, quote
-from mmreason.qa.lexicon import CLASS, PROPERTY, SLOT_TEMPERATURE, Concept, Lexicon, Match
+from mmreason.qa.lexicon import CLASS, EVENT, PROPERTY, SLOT_TEMPERATURE, Concept, Lexicon, Match
 from mmreason.qa.program import Op, Program
 
 __all__ = ["FORMS", "QuestionParser", "normalize"]
@@ -145,6 +145,10 @@ _REWRITES = tuple(
         # "what is the dial showing", "what condition is the door in" -> "what is the door like"
         (r"^what (is|are) (the .+?) (?:showing|displaying)$", r"what \1 \2 like"),
         (r"^what (?:condition|state) (is|are) (the .+?) in$", r"what \1 \2 like"),
+        # A clip's scene is its first frame: "what colour was the lamp at the start" asks it
+        (r"^(what|which) ([a-z]+) (?:was|were) (.+?) "
+         r"(?:at the (?:start|beginning)|at first|in the first frame)$", r"\1 \2 is \3"),
+        (r"^at what (?:time|moment|point) (did|does|was|were|is) ", r"when \1 "),
         # "what is the box's shape" -> "what shape is the box"
         (r"^what (is|are) (the [a-z ]+?)'s? ([a-z]+)$", r"what \3 \1 \2"),
     )
@@ -671,6 +675,26 @@ class QuestionParser:
         ops.append(Op.of("query", prop=prop.concept.key))
         return self._program("spatial", question, ops, [*matches, prop])
 
+    def _event(self, question: str, clause: str) -> Match:
+        """The event class a clause names ("the driver brake" -> the braking onset)."""
+        words = [w for w in clause.split() if w not in _AUXILIARIES]
+        return self._resolve(question, " ".join(words), {EVENT}, "event a clip shows")
+
+    def _when(self, question: str, slots: dict[str, str]) -> Program:
+        """``"when did the lamp go out"``: the time of the first such event in the clip."""
+        event = self._event(question, slots["clause"])
+        return self._program("temporal", question, [Op.of("when", event=event.concept.key)], [event])
+
+    def _how_fast_when(self, question: str, slots: dict[str, str]) -> Program:
+        """``"how fast was the cart going when the gate opened"``: its speed at that event."""
+        event = self._event(question, slots["clause"])
+        ops, matches = self._selection(question, slots["np"])
+        prop = self._property(
+            question, "speed", self.lexicon.schema.applicable(matches[0].concept.key), "speed"
+        )
+        ops += [Op.of("at", event=event.concept.key), Op.of("query", prop=prop.concept.key)]
+        return self._program("temporal", question, ops, [*matches, event, prop])
+
     def _how_fast_closest(self, question: str, slots: dict[str, str]) -> Program:
         """``"how fast is the cart nearest the gate going"``: the speed of the one nearest."""
         return self._attribute_of_closest(question, {**slots, "attr": "speed"})
@@ -791,7 +815,18 @@ class QuestionParser:
         state = self._find_state(slots["rest"], threshold=SUBSUMPTION_THRESHOLD)
         if not isinstance(state, Match):
             return None
-        return self._observe_state(question, state, {})
+        program = self._observe_state(question, state, {})
+        if re.match(r"^(?:did|has|have|had)\b", normalize(question)):
+            # "did the lamp go out?": asked of a clip, whether it shows that event; of a still, the
+            # causal model's answer (the executor chooses by what it is given).
+            words = [w for w in slots["rest"].split() if w not in _AUXILIARIES]
+            core = " ".join(w for w in words if w not in _NEGATIONS)
+            event = self.lexicon.resolve(core, kinds={EVENT}) if core else None
+            if event is not None:
+                head = program.ops[0]
+                ops = (Op.of(head.name, **head.args, event=event.concept.key, negate=_negated(words)),)
+                program = Program(program.family, program.question, ops, program.resolved)
+        return program
 
     def _given(self, question: str, slots: dict[str, str]) -> Program:
         """``"given the prisoner died, was there a court order"``: P(outcome | the stated evidence)."""
@@ -899,6 +934,15 @@ _FORMS: tuple[_Form, ...] = tuple(
             "spatial",
             r"^how far (?:is|are) " + _OBJECT + r" from (?:the )?(?P<place>.+)$",
             QuestionParser._how_far,
+        ),
+        ("temporal", r"^when (?:did|does|do|was|were|is|had) (?P<clause>.+)$", QuestionParser._when),
+        (
+            "temporal",
+            r"^how fast (?:was|were|is|are) "
+            + _OBJECT
+            + r"(?: (?:going|driving|moving|travelling|traveling))?"
+            + r" (?:when|as|at the moment) (?P<clause>.+)$",
+            QuestionParser._how_fast_when,
         ),
         (
             "spatial",

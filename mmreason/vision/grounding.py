@@ -57,6 +57,7 @@ __all__ = [
     "GroundedObject",
     "GroundedRegion",
     "Relation",
+    "SceneEvent",
     "SceneGraph",
     "best_concepts",
     "ground",
@@ -104,9 +105,21 @@ class GroundedObject:
     source: str
     attributes: Mapping[str, Attribute] = field(default_factory=lambda: MappingProxyType({}))
     measures: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    # A clip's measurements over time, by property IRI: (seconds from its first frame, value) pairs.
+    series: Mapping[str, tuple[tuple[float, float], ...]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
 
     def attribute(self, prop: str) -> Attribute | None:
         return self.attributes.get(str(prop))
+
+    def measure_at(self, prop: str, time: float, *, within: float) -> float | None:
+        """``prop`` measured at the sample of :attr:`series` nearest ``time``, if one is ``within`` of it."""
+        samples = self.series.get(str(prop), ())
+        if not samples:
+            return None
+        at, value = min(samples, key=lambda s: abs(s[0] - time))
+        return value if abs(at - time) <= within else None
 
     def measure(self, prop: str) -> float | None:
         return self.measures.get(str(prop))
@@ -156,6 +169,27 @@ class Relation:
     confidence: float = 1.0
 
 
+@dataclass(frozen=True, slots=True)
+class SceneEvent:
+    """Something a clip shows happening: the event's class IRI (below ``mm:Event`` in the world's
+    ontology), its time in seconds from the clip's first frame, how sure the reading is, and
+    the object it happened to (None: the scene)."""
+
+    cls: str
+    time: float
+    confidence: float = 1.0
+    subject: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "event": local_name(self.cls),
+            "iri": self.cls,
+            "time": round(self.time, 3),
+            "confidence": round(self.confidence, 4),
+            "subject": self.subject,
+        }
+
+
 class Fact(NamedTuple):
     """One grounded fact with rdflib terms: ``(subject, property, value, confidence)``."""
 
@@ -186,6 +220,11 @@ class SceneGraph:
     # much smaller, of another shape, or changed by its conversion; 0.0 for one the model cannot read.
     reliability: float = 1.0
     warnings: tuple[str, ...] = ()
+    # What a clip shows over time: its events in time order and its length in seconds and
+    # frames per second (None, () for a still picture).
+    events: tuple[SceneEvent, ...] = ()
+    duration: float | None = None
+    fps: float | None = None
 
     def attribute(self, prop: str) -> Attribute | None:
         """The scene attribute ``prop`` states, or None when it was not read."""
@@ -276,6 +315,8 @@ class SceneGraph:
                 for r in self.relations
             ],
             "notes": list(self.notes),
+            "events": [e.to_dict() for e in self.events],
+            "duration": self.duration,
             "reliability": self.reliability,
             "warnings": list(self.warnings),
             "proposer": self.proposer,

@@ -292,6 +292,15 @@ def test_a_conditional_whose_outcome_does_not_resolve_is_not_read_as_its_conditi
         # "the" names an object of the picture: its class as read; "a" asks the ontology.
         ("What kind of vehicle is the red car?", "Car) -> filter(prop=colour, value=red) -> type()"),
         ("What kind of thing is a car?", "superclass(cls=Car)"),
+        # Over time, of a clip: an event's time, a measure at an event, the first frame.
+        ("When did the driver brake?", "temporal: when(event=BrakingOnset)"),
+        ("At what time did the light turn red?", "when(event=LightTurnsRed)"),
+        (
+            "How fast was the car going when the light turned red?",
+            "select(cls=Car) -> at(event=LightTurnsRed) -> query(prop=speed)",
+        ),
+        ("What colour was the light at the start?", "select(cls=TrafficLight) -> query(prop=lightState)"),
+        ("Did the driver brake?", "observe(target=DriverBrakes, value=1, evidence={}, event=BrakingOnset"),
     ],
 )
 def test_everyday_phrasings(parser, question, program):

@@ -152,3 +152,33 @@ def test_the_fitted_scm_is_what_its_clips_say() -> None:
     coefficients, *_ = np.linalg.lstsq(design, rows["BrakingDistance"].to_numpy(), rcond=None)
     terms = model.spec.variables["BrakingDistance"].equation
     assert terms.startswith(repr(float(coefficients[0])))
+
+
+def test_questions_over_time_are_answered_from_the_clips_events(clip, reasoner) -> None:
+    # Clip 9000004: red from the first frame, the driver brakes at 0.60 s; the simulator is the truth.
+    truth, _ = clip
+    run = truth.run
+    when = reasoner.ask(truth.path, "When did the driver brake?")
+    assert when.unit == "s" and when.value == pytest.approx(run.first("braking-onset").time, abs=1 / 12.5)
+    assert "when(event=BrakingOnset)" in when.explain()
+    speed = reasoner.ask(truth.path, "How fast was the vehicle going when the driver braked?")
+    assert speed.value == pytest.approx(run.state_at(when.value).car_speed, abs=1.0)
+    assert reasoner.ask(truth.path, "At what time did the driver brake?").value == when.value
+    assert reasoner.ask(truth.path, "What colour was the light at the start?").value == "red"
+    # Did it happen? Of a clip, what the clip shows; negation is read from the words.
+    assert reasoner.ask(truth.path, "Did the driver brake?").value is True
+    assert reasoner.ask(truth.path, "Did the driver not brake?").value is False
+    # Something the clip does not show is said to be absent, with no time.
+    green = reasoner.ask(truth.path, "When did the light turn green?")
+    assert green.value is None and green.text.startswith("not in the clip")
+
+
+def test_a_still_has_no_time_to_ask_about(reasoner) -> None:
+    from mmreason.worlds.crossing.clip import render_still
+
+    image, _, _ = render_still(9_000_004)
+    when = reasoner.ask(image, "When did the driver brake?")
+    assert when.value is None and when.confidence == 0.0 and "still picture" in when.text
+    # "Did ...?" of a still is the causal model's answer, from what the picture shows.
+    did = reasoner.ask(image, "Did the driver brake?")
+    assert any(step.kind == "causal" for step in did.steps)

@@ -149,6 +149,7 @@ class ClipGrounding:
     seconds: float  # wall time spent grounding
     first_frame: Image.Image = field(repr=False, compare=False)
     car_box: tuple[int, int, int, int] = (0, 0, 0, 0)  # the car's box in the first frame
+    light_box: tuple[int, int, int, int] = (0, 0, 0, 0)  # the traffic light's housing
 
     @property
     def frames_per_second(self) -> float:
@@ -413,6 +414,7 @@ def ground_clip(source: str | Path | Iterable[Image.Image], *, fps: float | None
         seconds,
         Image.fromarray(first),
         car.boxes[0],
+        housing,
     )
 
 
@@ -489,7 +491,7 @@ def read_clip(path: str | Path, *, ground: Any, vocabulary: Any, clip: ClipGroun
     onto the crosswalk, and the clip's events in the notes."""
     from dataclasses import replace
 
-    from mmreason.vision.grounding import Attribute, Relation
+    from mmreason.vision.grounding import Attribute, Relation, SceneEvent
     from mmreason.vision.proposals import box_iou
     from mmreason.vision.vocabulary import Concept
     from mmreason.worlds.crossing.namespace import MR
@@ -499,17 +501,43 @@ def read_clip(path: str | Path, *, ground: Any, vocabulary: Any, clip: ClipGroun
     objects = list(scene.objects)
     focal = max(range(len(objects)), key=lambda i: box_iou(objects[i].bbox, clip.car_box), default=None)
     speed = next((v for v in clip.car_speed if v is not None), None)
+    followed = None
     if focal is not None and box_iou(objects[focal].bbox, clip.car_box) >= 0.5 and clip.car_x[0] is not None:
         measures = {str(MR.distanceToCrosswalk): max(0.0, -clip.car_x[0])}
         if speed is not None:
             measures[str(MR.speed)] = speed
-        objects[focal] = objects[focal].with_measures(measures)
+        series = {
+            str(MR.speed): tuple(
+                (t, v) for t, v in zip(clip.times, clip.car_speed, strict=True) if v is not None
+            ),
+            str(MR.distanceToCrosswalk): tuple(
+                (t, max(0.0, -x)) for t, x in zip(clip.times, clip.car_x, strict=True) if x is not None
+            ),
+        }
+        objects[focal] = replace(objects[focal].with_measures(measures), series=series)
+        followed = objects[focal].id
 
     def said(prop: Any, iri: Any, other: Any, confidence: float, how: str) -> Attribute:
         concept = Concept(str(prop), str(iri), vocabulary.label(str(iri)), vocabulary.label(str(iri)))
         distribution = {str(iri): confidence, str(other): 1.0 - confidence}
         return replace(Attribute.of(concept, confidence, distribution), how=how)
 
+    # The traffic light is where the clip found its housing, showing what the clip read there
+    # (the reading the light's changes over the clip come from); a detection elsewhere is not it.
+    lights = [i for i, o in enumerate(objects) if vocabulary.is_a(o.type.concept.iri, str(MR.TrafficLight))]
+    if lights:
+        housing = max(lights, key=lambda i: box_iou(objects[i].bbox, clip.light_box))
+        if box_iou(objects[housing].bbox, clip.light_box) > 0.0:
+            state = MR[f"{clip.lights[0]}Light"]
+            others = [MR[f"{c}Light"] for c in ("red", "yellow", "green") if c != clip.lights[0]]
+            label = vocabulary.label(str(state))
+            concept = Concept(str(MR.lightState), str(state), label, label)
+            distribution = {str(state): 0.98, **{str(o): 0.01 for o in others}}
+            how = "the brightest third of its housing, first frame"
+            reading = replace(Attribute.of(concept, 0.98, distribution), how=how)
+            objects[housing] = objects[housing].with_attribute(str(MR.lightState), reading)
+            dropped = {i for i in lights if i != housing}
+            objects = [o for i, o in enumerate(objects) if i not in dropped]
     attributes = dict(scene.attributes)
     braked = clip.event("braking-onset")
     lamp = f"lit at {braked[1]:.2f} s" if braked else "never lit"
@@ -544,10 +572,34 @@ def read_clip(path: str | Path, *, ground: Any, vocabulary: Any, clip: ClipGroun
         f"a clip of {len(clip.times)} frames at {clip.fps:g} fps, calibrated from its centre line "
         f"({clip.calibration.px_per_m:.2f} px per metre); events: {events or 'none'}"
     )
+    happened = []
+    for kind, at, detail in clip.events:
+        cls = _EVENT_CLASSES.get((kind, detail)) or _EVENT_CLASSES.get((kind, ""))
+        if cls is not None:
+            subject = followed if kind in ("braking-onset", "stop", "collision") else None
+            happened.append(SceneEvent(str(MR[cls]), at, _EVENT_CONFIDENCE.get(kind, 0.99), subject))
     return replace(
         scene,
         objects=tuple(objects),
         attributes=attributes,
         relations=tuple(relations),
         notes=(*scene.notes, note),
+        events=tuple(happened),
+        duration=len(clip.times) / clip.fps,
+        fps=clip.fps,
     )
+
+
+# The clip's events as classes of the world's ontology (below mm:Event), by (kind, detail).
+_EVENT_CLASSES = {
+    ("light-change", "red"): "LightTurnsRed",
+    ("light-change", "yellow"): "LightTurnsYellow",
+    ("light-change", "green"): "LightTurnsGreen",
+    ("braking-onset", ""): "BrakingOnset",
+    ("stop", ""): "Stop",
+    ("collision", ""): "CollisionEvent",
+    ("pedestrian-enters-crosswalk", ""): "PedestrianEntersCrosswalk",
+}
+# How sure each reading is: a lamp read as lit as the driver's response (as driverResponse);
+# the rest are read off tracked positions and the light's colour.
+_EVENT_CONFIDENCE = {"braking-onset": 0.95}
