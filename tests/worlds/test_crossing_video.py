@@ -168,6 +168,8 @@ def test_questions_over_time_are_answered_from_the_clips_events(clip, reasoner) 
     # Did it happen? Of a clip, what the clip shows; negation is read from the words.
     assert reasoner.ask(truth.path, "Did the driver brake?").value is True
     assert reasoner.ask(truth.path, "Did the driver not brake?").value is False
+    # It comes to rest at 5.91 s, its front short of the stop line: inside the 6 s clip.
+    assert run.stopped and reasoner.ask(truth.path, "Did the car come to rest before the crosswalk?").value
     # Something the clip does not show is said to be absent, with no time.
     green = reasoner.ask(truth.path, "When did the light turn green?")
     assert green.value is None and green.text.startswith("not in the clip")

@@ -575,6 +575,8 @@ def read_clip(path: str | Path, *, ground: Any, vocabulary: Any, clip: ClipGroun
     happened = []
     for kind, at, detail in clip.events:
         cls = _EVENT_CLASSES.get((kind, detail)) or _EVENT_CLASSES.get((kind, ""))
+        if kind == "stop" and not past:
+            cls = "RestBeforeCrosswalk"  # at rest with its front never past the stop line
         if cls is not None:
             subject = followed if kind in ("braking-onset", "stop", "collision") else None
             happened.append(SceneEvent(str(MR[cls]), at, _EVENT_CONFIDENCE.get(kind, 0.99), subject))
