@@ -132,6 +132,7 @@ class Executor:
         # Per run (see run()): the objects an earlier turn was about, and those this answer is about.
         self._referents: tuple[str, ...] = ()
         self._moment: float | None = None  # the time an "at" op measures at (seconds into a clip)
+        self._moment_p = 1.0  # how sure the reading of that moment's event is
         self._about: list[str] = []
 
     # ------------------------------------------------------------------ KG helpers
@@ -227,7 +228,7 @@ class Executor:
         trail = list(steps)
         self._referents = tuple(referents)
         self._about = []
-        self._moment = None
+        self._moment, self._moment_p = None, 1.0
         value, confidence, text, unit = self._run(program, scene, trail)
         # A parse that is unsure makes the answer as unsure: the reading itself may be wrong.
         confidence = min(float(confidence), program.confidence)
@@ -275,7 +276,7 @@ class Executor:
                 found = self._event(op.args["event"], scene, trail)
                 if isinstance(found, tuple):
                     return found  # a still, or a clip without the event: nothing to measure at
-                self._moment = found.time
+                self._moment, self._moment_p = found.time, found.confidence
             elif op.name == "closest":
                 members = self._closest(op, members, trail)
             else:
@@ -462,7 +463,8 @@ class Executor:
         reading = round(float(value), 2)
         detail = f"{one.obj.id}: {what} {reading:.2f} {unit or ''} at {self._moment:.2f} s, off the clip"
         trail.append(Step("scene", detail, one.p))
-        return reading, one.p, f"{reading:.1f}{' ' + unit if unit else ''}", unit
+        # As sure as the object's reading and the moment's event are.
+        return reading, one.p * self._moment_p, f"{reading:.1f}{' ' + unit if unit else ''}", unit
 
     def _is_measure(self, prop: str) -> bool:
         return self._signature(prop)[1] in _NUMERIC
