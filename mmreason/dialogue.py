@@ -523,14 +523,13 @@ class Conversation:
 
 def _filters(program: list[dict[str, Any]]) -> dict[str, str]:
     """The attributes a statement's program gives its object: ``{"colour": "red", "size": "large"}``."""
-    from mmreason.qa.clevr import node_function
+    from mmreason.qa.clevr import _side, node_function
 
     out = {}
     for node in program:
-        name = node_function(node)
-        values = node.get("side_inputs", node.get("value_inputs", []))
+        name, values = node_function(node), _side(node)
         if name.startswith("filter_") and len(values) == 1:
-            out[name.removeprefix("filter_")] = str(values[0])
+            out[name.removeprefix("filter_")] = values[0]
     return out
 
 

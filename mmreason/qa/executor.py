@@ -14,7 +14,7 @@ image (``scene=None``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
@@ -131,8 +131,7 @@ class Executor:
         self._type_cache: dict[str, frozenset[str]] = {}
         # Per run (see run()): the objects an earlier turn was about, and those this answer is about.
         self._referents: tuple[str, ...] = ()
-        self._moment: float | None = None  # the time an "at" op measures at (seconds into a clip)
-        self._moment_p = 1.0  # how sure the reading of that moment's event is
+        self._moment: SceneEvent | None = None  # the event an "at" op measures at, in a clip
         self._about: list[str] = []
 
     # ------------------------------------------------------------------ KG helpers
@@ -228,7 +227,7 @@ class Executor:
         trail = list(steps)
         self._referents = tuple(referents)
         self._about = []
-        self._moment, self._moment_p = None, 1.0
+        self._moment = None
         value, confidence, text, unit = self._run(program, scene, trail)
         # A parse that is unsure makes the answer as unsure: the reading itself may be wrong.
         confidence = min(float(confidence), program.confidence)
@@ -276,7 +275,7 @@ class Executor:
                 found = self._event(op.args["event"], scene, trail)
                 if isinstance(found, tuple):
                     return found  # a still, or a clip without the event: nothing to measure at
-                self._moment, self._moment_p = found.time, found.confidence
+                self._moment = found
             elif op.name == "closest":
                 members = self._closest(op, members, trail)
             else:
@@ -398,20 +397,12 @@ class Executor:
                 )
             )
             return reading, one.p, f"{reading:.1f}{' ' + unit if unit else ''}", unit
-        values = []
-        confidence = 1.0
-        for m in sorted(likely, key=lambda m: m.obj.bbox[0]):
+
+        def read_attribute(m: _Member) -> tuple[Attribute, float] | None:
             attribute = m.obj.attribute(prop)
-            if attribute is None:
-                continue
-            values.append(attribute.value)
-            confidence *= m.p * attribute.confidence
-            trail.append(_attribute_step(m.obj.id, what, attribute))
-        if not values:
-            return None, 0.0, f"cannot tell: the image does not show the {what} of the {noun}", None
-        value = values[0] if len(values) == 1 else tuple(values)
-        text = values[0] if len(values) == 1 else " and ".join(values) + f" ({len(values)} {noun}s)"
-        return value, confidence, text, None
+            return None if attribute is None else (attribute, m.p * attribute.confidence)
+
+        return self._per_object(likely, noun, what, read_attribute, trail)
 
     def _final_type(
         self, op: Op, members: list[_Member], noun: str, scene: SceneGraph, trail: list[Step]
@@ -420,12 +411,30 @@ class Executor:
         likely = self._likely(members)
         if not likely:
             return None, _absent(members), f"there is no {noun} in the image", None
+        return self._per_object(likely, noun, "kind", lambda m: (m.obj.type, m.obj.type.confidence), trail)
+
+    def _per_object(
+        self,
+        likely: list[_Member],
+        noun: str,
+        what: str,
+        read: Callable[[_Member], tuple[Attribute, float] | None],
+        trail: list[Step],
+    ) -> Result:
+        """One reading per object, left to right (``read``: the attribute and how sure it is, or
+        None when the object has none): one value, or a tuple of them; as sure as all of them."""
         values = []
         confidence = 1.0
         for m in sorted(likely, key=lambda m: m.obj.bbox[0]):
-            values.append(m.obj.type.value)
-            confidence *= m.obj.type.confidence
-            trail.append(_attribute_step(m.obj.id, "kind", m.obj.type))
+            found = read(m)
+            if found is None:
+                continue
+            attribute, p = found
+            values.append(attribute.value)
+            confidence *= p
+            trail.append(_attribute_step(m.obj.id, what, attribute))
+        if not values:
+            return None, 0.0, f"cannot tell: the image does not show the {what} of the {noun}", None
         value = values[0] if len(values) == 1 else tuple(values)
         text = values[0] if len(values) == 1 else " and ".join(values) + f" ({len(values)} {noun}s)"
         return value, confidence, text, None
@@ -454,17 +463,18 @@ class Executor:
     def _measure_at(self, one: _Member, prop: str, scene: SceneGraph, trail: list[Step]) -> Result:
         """``prop`` of the object at the moment an earlier ``at`` op found (one frame's leeway)."""
         assert self._moment is not None
+        at = self._moment.time
         what, unit = self.label(prop), self.unit(prop) or None
         within = 1.0 / scene.fps if scene.fps else 0.0
-        value = one.obj.measure_at(prop, self._moment, within=within + 1e-9)
+        value = one.obj.measure_at(prop, at, within=within + 1e-9)
         if value is None:
             text = f"cannot tell: the clip does not measure the {what} of {one.obj.id}"
-            return None, 0.0, f"{text} at {self._moment:.2f} s", None
+            return None, 0.0, f"{text} at {at:.2f} s", None
         reading = round(float(value), 2)
-        detail = f"{one.obj.id}: {what} {reading:.2f} {unit or ''} at {self._moment:.2f} s, off the clip"
+        detail = f"{one.obj.id}: {what} {reading:.2f} {unit or ''} at {at:.2f} s, off the clip"
         trail.append(Step("scene", detail, one.p))
         # As sure as the object's reading and the moment's event are.
-        return reading, one.p * self._moment_p, f"{reading:.1f}{' ' + unit if unit else ''}", unit
+        return reading, one.p * self._moment.confidence, f"{reading:.1f}{' ' + unit if unit else ''}", unit
 
     def _is_measure(self, prop: str) -> bool:
         return self._signature(prop)[1] in _NUMERIC

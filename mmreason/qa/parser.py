@@ -676,7 +676,7 @@ class QuestionParser:
         return self._program("spatial", question, ops, [*matches, prop])
 
     def _event(self, question: str, clause: str) -> Match:
-        """The event class a clause names ("the driver brake" -> the braking onset)."""
+        """The event class a clause names ("the gate open" -> the gate's opening)."""
         words = [w for w in clause.split() if w not in _AUXILIARIES]
         return self._resolve(question, " ".join(words), {EVENT}, "event a clip shows")
 
@@ -816,7 +816,7 @@ class QuestionParser:
         if not isinstance(state, Match):
             return None
         program = self._observe_state(question, state, {})
-        if re.match(r"^(?:did|has|have|had)\b", normalize(question)):
+        if slots.get("aux") in ("did", "has", "have", "had"):
             # "did the lamp go out?": asked of a clip, whether it shows that event; of a still, the
             # causal model's answer (the executor chooses by what it is given).
             words = [w for w in slots["rest"].split() if w not in _AUXILIARIES]
@@ -1031,7 +1031,7 @@ _FORMS: tuple[_Form, ...] = tuple(
         ),
         (
             "observation",
-            r"^(?:is|are|was|were|will|would|did|does|do|has|have|had|can) (?P<rest>.+)$",
+            r"^(?P<aux>is|are|was|were|will|would|did|does|do|has|have|had|can) (?P<rest>.+)$",
             QuestionParser._state_question,
         ),
     )

@@ -226,18 +226,24 @@ def _housing(rgb: np.ndarray) -> tuple[int, int, int, int]:
     return best[1]
 
 
-def _lamp_lit(rgb: np.ndarray, box: tuple[int, int, int, int]) -> bool:
-    """A lit rear lamp in the box's rear quarter, low on the body: its hot centre (near-white red)
-    or a red brighter than paint."""
+def _rear(rgb: np.ndarray, box: tuple[int, int, int, int]) -> tuple[np.ndarray, ...]:
+    """The box's rear quarter, low on the body, as red, green and blue columns of its pixels, and
+    the median red of the body's paint (its middle)."""
     x0, y0, x1, y1 = box
     # A few pixels behind the box too: a dark body on a dark road may be found short of its rear.
     rear = (
         rgb[y0 + (y1 - y0) // 3 : y1, max(0, x0 - 3) : x0 + max(8, (x1 - x0) // 4)].reshape(-1, 3).astype(int)
     )
-    r, g, b = rear[:, 0], rear[:, 1], rear[:, 2]
+    body = np.median(rgb[y0 : y1 - (y1 - y0) // 4, (x0 + x1) // 2 - 4 : (x0 + x1) // 2 + 4, 0])
+    return rear[:, 0], rear[:, 1], rear[:, 2], body
+
+
+def _lamp_lit(rgb: np.ndarray, box: tuple[int, int, int, int]) -> bool:
+    """A lit rear lamp in the box's rear quarter, low on the body: its hot centre (near-white red)
+    or a red brighter than paint."""
+    r, g, b, body = _rear(rgb, box)
     hot = (r > 235) & (g > 165) & (b > 120) & (g > b) & (r - b > 35)  # near-white red, greener than blue
     # On a dark body the codec blurs the hot centre: a red clearly brighter than the body's paint.
-    body = np.median(rgb[y0 : y1 - (y1 - y0) // 4, (x0 + x1) // 2 - 4 : (x0 + x1) // 2 + 4, 0])
     lit = (r > 225) & (g < 120) & (b < 120) & (r > body + 30)
     return bool((hot | lit).sum() >= 2)
 
@@ -249,12 +255,7 @@ def _lamp_glow(rgb: np.ndarray, box: tuple[int, int, int, int]) -> bool:
     into it (pinker than it is), so :func:`_lamp_lit` misses it; taken alone this sign also
     fires on other bright things, so it only moves a lit lamp's onset one frame earlier.
     """
-    x0, y0, x1, y1 = box
-    rear = (
-        rgb[y0 + (y1 - y0) // 3 : y1, max(0, x0 - 3) : x0 + max(8, (x1 - x0) // 4)].reshape(-1, 3).astype(int)
-    )
-    r, g, b = rear[:, 0], rear[:, 1], rear[:, 2]
-    body = np.median(rgb[y0 : y1 - (y1 - y0) // 4, (x0 + x1) // 2 - 4 : (x0 + x1) // 2 + 4, 0])
+    r, g, b, body = _rear(rgb, box)
     glow = (r > 235) & (g > 150) & (b > 110) & (r - b > 35) & (r > body + 40)
     return bool(glow.sum() >= 2)
 
@@ -517,9 +518,11 @@ def read_clip(path: str | Path, *, ground: Any, vocabulary: Any, clip: ClipGroun
         objects[focal] = replace(objects[focal].with_measures(measures), series=series)
         followed = objects[focal].id
 
-    def said(prop: Any, iri: Any, other: Any, confidence: float, how: str) -> Attribute:
+    def said(prop: Any, iri: Any, others: list[Any], confidence: float, how: str) -> Attribute:
+        """``iri`` read at ``confidence``, the rest shared evenly among the ``others``."""
         concept = Concept(str(prop), str(iri), vocabulary.label(str(iri)), vocabulary.label(str(iri)))
-        distribution = {str(iri): confidence, str(other): 1.0 - confidence}
+        rest = (1.0 - confidence) / len(others)
+        distribution = {str(iri): confidence, **{str(o): rest for o in others}}
         return replace(Attribute.of(concept, confidence, distribution), how=how)
 
     # The traffic light is where the clip found its housing, showing what the clip read there
@@ -528,13 +531,9 @@ def read_clip(path: str | Path, *, ground: Any, vocabulary: Any, clip: ClipGroun
     if lights:
         housing = max(lights, key=lambda i: box_iou(objects[i].bbox, clip.light_box))
         if box_iou(objects[housing].bbox, clip.light_box) > 0.0:
-            state = MR[f"{clip.lights[0]}Light"]
             others = [MR[f"{c}Light"] for c in ("red", "yellow", "green") if c != clip.lights[0]]
-            label = vocabulary.label(str(state))
-            concept = Concept(str(MR.lightState), str(state), label, label)
-            distribution = {str(state): 0.98, **{str(o): 0.01 for o in others}}
             how = "the brightest third of its housing, first frame"
-            reading = replace(Attribute.of(concept, 0.98, distribution), how=how)
+            reading = said(MR.lightState, MR[f"{clip.lights[0]}Light"], others, 0.98, how)
             objects[housing] = objects[housing].with_attribute(str(MR.lightState), reading)
             dropped = {i for i in lights if i != housing}
             objects = [o for i, o in enumerate(objects) if i not in dropped]
@@ -544,7 +543,7 @@ def read_clip(path: str | Path, *, ground: Any, vocabulary: Any, clip: ClipGroun
     attributes[str(MR.driverResponse)] = said(
         MR.driverResponse,
         MR.brakingSeenInClip if braked else MR.noBrakingSeenInClip,
-        MR.noBrakingSeenInClip if braked else MR.brakingSeenInClip,
+        [MR.noBrakingSeenInClip if braked else MR.brakingSeenInClip],
         0.95,
         f"the rear lamp {lamp} over the clip",
     )
@@ -555,7 +554,7 @@ def read_clip(path: str | Path, *, ground: Any, vocabulary: Any, clip: ClipGroun
         attributes[str(MR.stopOutcome)] = said(
             MR.stopOutcome,
             MR.restedBeforeCrosswalkInClip if stopped else MR.passedStopLineInClip,
-            MR.passedStopLineInClip if stopped else MR.restedBeforeCrosswalkInClip,
+            [MR.passedStopLineInClip if stopped else MR.restedBeforeCrosswalkInClip],
             0.99,  # a front tracked to 0.2 m/s (docs/video.md) is past the line or not
             "the car's front tracked to rest before the stop line"
             if stopped
