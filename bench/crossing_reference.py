@@ -43,12 +43,12 @@ P_NO_BRAKES = {"red": 0.03, "yellow": 0.40, "green": 0.95}  # P(DriverBrakes=0 |
 P_PEDESTRIAN = 0.3
 
 
-def stop_probability(mu: float, speed: float, distance: float) -> float:
+def stop_probability(mu: float, speed: float, distance: float, reaction: float = T_REACT) -> float:
     """P(v·t + v²/(2·μ'·g) + U_B < d), μ' = clip(μ + U_F), U_F ~ N(0, 0.04), U_B ~ N(0, 1.5)."""
 
     def integrand(u: float) -> float:
         friction = min(max(mu + u, FRICTION_BOUNDS[0]), FRICTION_BOUNDS[1])
-        braking = speed * T_REACT + speed**2 / (2 * friction * G)
+        braking = speed * reaction + speed**2 / (2 * friction * G)
         return stats.norm.pdf(u, scale=SIGMA_FRICTION) * stats.norm.cdf((distance - braking) / SIGMA_BRAKING)
 
     bound = 10 * SIGMA_FRICTION
@@ -90,8 +90,11 @@ def brakes_probability(
 
 def stops_in_time(evidence: Mapping[str, float], soft: Mapping[str, Any], do: Mapping[str, Any]) -> float:
     roads = {do["Road"]: 1.0} if "Road" in do else road_posterior(soft["Weather"], soft["Road"])
-    speed, distance = evidence["Speed"], evidence["DistanceToCrosswalk"]
-    stop = sum(p * stop_probability(MU[r], speed, distance) for r, p in roads.items())
+    # Speed is its own noise (U_Speed) and ReactionTime a constant: setting either changes
+    # nothing upstream, so the counterfactual reads them as given.
+    speed, distance = do.get("Speed", evidence["Speed"]), evidence["DistanceToCrosswalk"]
+    reaction = do.get("ReactionTime", T_REACT)
+    stop = sum(p * stop_probability(MU[r], speed, distance, reaction) for r, p in roads.items())
     # With no reading of the driver's response, its likelihood is flat.
     brakes = soft.get("DriverBrakes", {0: 1.0, 1: 1.0})
     return brakes_probability(soft["Light"], brakes, do) * stop

@@ -61,6 +61,10 @@ class VariableBinding:
     source: KgSource | None = None
     values: Mapping[Any, URIRef] = field(default_factory=lambda: MappingProxyType({}))
     resolution: float | None = None  # a measured quantity's reading error, in its unit
+    #: The alternative a but-for test of this variable as a cause compares against ("what caused
+    #: the collision?"): ("value", state) for a finite variable, ("shift", amount) for a real one;
+    #: None when the variable is not a candidate cause.
+    but_for: tuple[str, Any] | None = None
 
     def value_of(self, iri: URIRef) -> Any:
         """The variable's value that ``iri`` stands for, or None."""
@@ -171,6 +175,7 @@ class Bindings:
                 source,
                 MappingProxyType(values),
                 None if resolution is None else float(resolution),
+                _but_for(body.get("but_for"), domain, f"{path}: variables.{name}.but_for"),
             )
         unknown = sorted(set(tables) - set(scm.variables))
         if unknown:
@@ -212,6 +217,24 @@ def _value(text: str, domain: tuple[Any, ...] | None, where: str) -> Any:
         if str(value) == str(text):
             return value
     raise InvalidInputError(f"{where}: {text!r} is not in the domain {list(domain)}")
+
+
+def _but_for(body: Any, domain: tuple[Any, ...] | None, where: str) -> tuple[str, Any] | None:
+    """``{ value = "dry" }`` for a finite variable, ``{ shift = -0.5 }`` for a real one."""
+    if body is None:
+        return None
+    if domain is not None:
+        if not isinstance(body, Mapping) or set(body) != {"value"}:
+            raise InvalidInputError(
+                f'{where}: expected {{ value = "state" }} for a finite variable, found {body!r}'
+            )
+        return ("value", _value(body["value"], domain, where))
+    shift = body.get("shift") if isinstance(body, Mapping) and set(body) == {"shift"} else None
+    if not isinstance(shift, int | float) or isinstance(shift, bool) or shift == 0:
+        raise InvalidInputError(
+            f"{where}: expected {{ shift = amount }} (not 0) for a real variable, found {body!r}"
+        )
+    return ("shift", float(shift))
 
 
 def _source(body: Any, where: str, prefixes: Mapping[str, str]) -> KgSource | None:

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
+import networkx as nx
 from rdflib import XSD, URIRef
 
 from mmreason.answer import Answer, Step
-from mmreason.errors import ImageError, InvalidInputError
+from mmreason.errors import ImageError, ImpossibleEvidenceError, InvalidInputError
 from mmreason.kg.vocab import MM, PREDICTED_GRAPH
 from mmreason.limits import quote
 from mmreason.qa.evidence import SceneEvidence, relation_probability, scene_evidence
@@ -254,8 +255,18 @@ class Executor:
     def _run(self, program: Program, scene: SceneGraph | None, trail: list[Step]) -> Result:
         ops = list(program.ops)
         head = ops[0]
-        if head.name in ("explain", "do", "counterfactual", "observe"):
-            return getattr(self, f"_causal_{head.name}")(head, scene, trail)
+        if head.name in ("explain", "causes", "do", "counterfactual", "observe"):
+            try:
+                return getattr(self, f"_causal_{head.name}")(head, scene, trail)
+            except ImpossibleEvidenceError as error:
+                # What the picture shows, the model says cannot happen: it has no answer to give.
+                trail.append(Step("causal", f"the model cannot explain what the picture shows: {error}", 0.0))
+                return (
+                    None,
+                    0.0,
+                    f"cannot tell: the causal model rules out what the picture shows ({error})",
+                    None,
+                )
         if head.name == "subclass":
             return self._subclass(head, trail)
         if head.name == "superclass":
@@ -885,7 +896,7 @@ class Executor:
         if op.args.get("do") or op.args.get("shift"):
             base = dict(op.args.get("base") or {})
             do = {k: _coerce(scm, k, v) for k, v in dict(op.args.get("do") or {}).items()}
-            missing = _shifted(do, op, seen, trail, scm)
+            missing = _shifted(do, op.args.get("shift"), seen, trail, scm)
             if missing is not None:
                 return None, 0.0, missing, None
             return self._explain_counterfactual(variable, value, do, seen, trail, base=base)
@@ -931,6 +942,69 @@ class Executor:
             f"most likely because {parent}={v} (P from {base:.2f} to {p:.2f} once {variable}={value} is seen)"
         )
         return f"{parent}={v}", p, text, None
+
+    def _causal_causes(self, op: Op, scene: SceneGraph | None, trail: list[Step]) -> Result:
+        """Which of the candidate causes of ``variable=value`` it would not have happened without.
+
+        The candidates are the variables upstream of it whose bindings give a ``but_for``
+        alternative. Each is a but-for test on the same abducted noise: P(variable would have
+        been value, had the candidate been its alternative | what the picture shows, and that
+        variable=value); below one half, the candidate is a cause. A candidate already in its
+        alternative state (by the picture) keeps the outcome, so it is no cause. The answer is
+        the causes' names; its confidence, the product of each test's certainty."""
+        scm = self._need_scm()
+        variable = op.args["variable"]
+        value = _coerce(scm, variable, op.args["value"])
+        seen = self._causal_inputs(scene, trail)
+        held = self._ask_scm(variable, seen)
+        trail.append(Step("causal", f"{held.query}: {describe(held)}", _certainty(float(held[value]))))
+        if scene is not None and held[value] < 0.5:
+            return (
+                None,
+                1.0 - float(held[value]),
+                f"{_words(variable)} is not {value} (P={held[value]:.2f})",
+                None,
+            )
+        ancestors = nx.ancestors(scm.graph, variable)
+        candidates = [
+            b
+            for name, b in sorted((self.bindings.variables if self.bindings else {}).items())
+            if b.but_for is not None and name in ancestors
+        ]
+        if not candidates:
+            return None, 0.0, f"cannot tell: the world names no candidate causes of {_words(variable)}", None
+        observed = SceneEvidence(
+            {**seen.evidence, variable: value},
+            {k: v for k, v in seen.soft_evidence.items() if k != variable},
+            (),
+        )
+        causes: list[str] = []
+        said: list[str] = []
+        confidence = 1.0
+        for binding in candidates:
+            name, (kind, alternative) = binding.variable, binding.but_for
+            do: dict[str, Any] = {name: alternative} if kind == "value" else {}
+            if kind == "shift":
+                missing = _shifted(do, {name: alternative}, observed, trail, scm)
+                if missing is not None:
+                    confidence *= 0.5
+                    said.append(f"{_words(name)}: {missing}")
+                    continue
+            contrast = ", ".join(
+                f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in do.items()
+            )
+            after = float(self._ask_scm(variable, observed, do=do)[value])
+            trail.append(
+                Step("causal", f"but for {_words(name)} ({contrast}): P({variable}={value}) {after:.2f}")
+            )
+            confidence *= _certainty(after)
+            if after < 0.5:
+                causes.append(name)
+                said.append(f"{_words(name)} (had {contrast}: P={after:.2f})")
+        if not causes:
+            names = ", ".join(_words(b.variable) for b in candidates)
+            return (), confidence, f"none of {names}: {variable}={value} would have held without each", None
+        return tuple(causes), confidence, "because of " + "; ".join(said), None
 
     def _explain_counterfactual(
         self,
@@ -1023,7 +1097,7 @@ class Executor:
         wanted = _coerce(scm, target, op.args["value"])
         do = {k: _coerce(scm, k, v) for k, v in op.args["do"].items()}
         seen = self._causal_inputs(scene, trail)
-        missing = _shifted(do, op, seen, trail, scm)
+        missing = _shifted(do, op.args.get("shift"), seen, trail, scm)
         if missing is not None:
             return None, 0.0, missing, None
         result = self._ask_scm(target, seen, do=do)
@@ -1032,11 +1106,15 @@ class Executor:
 
 
 def _shifted(
-    do: dict[str, Any], op: Op, seen: SceneEvidence, trail: list[Step], scm: SCM | None = None
+    do: dict[str, Any],
+    shifts: Mapping[str, float] | None,
+    seen: SceneEvidence,
+    trail: list[Step],
+    scm: SCM | None = None,
 ) -> str | None:
-    """Add ``op``'s shifts ("5 m/s slower") to ``do``, from the values the picture gives (or,
-    for a constant of the model, its value); the reason there is no answer when neither does."""
-    for variable, delta in dict(op.args.get("shift") or {}).items():
+    """Add ``shifts`` ("5 m/s slower") to ``do``, from the values the picture gives (or, for a
+    constant of the model, its value); the reason there is no answer when neither does."""
+    for variable, delta in dict(shifts or {}).items():
         base = do.get(variable, seen.evidence.get(variable))
         source = ""
         if base is None and scm is not None:

@@ -841,6 +841,14 @@ class QuestionParser:
         ops = [Op.of("explain", variable=variable, value=value)]
         return self._program("explanation", question, ops, [state])
 
+    def _causes(self, question: str, slots: dict[str, str]) -> Program:
+        """``"what caused the flood"``: which candidate causes the flood would not have happened
+        without (but-for tests; the world's bindings name the candidates)."""
+        state = self._state(question, slots["rest"])
+        variable, value = state.concept.key.split("=", 1)
+        ops = [Op.of("causes", variable=variable, value=value)]
+        return self._program("explanation", question, ops, [state])
+
     def _what_if(self, question: str, slots: dict[str, str]) -> Program:
         target = self._resolve(question, slots["target"], {"variable"}, "causal variable")
         cond = self._state(question, slots["cond"])
@@ -924,6 +932,14 @@ _FORMS: tuple[_Form, ...] = tuple(
             QuestionParser._given,
         ),
         ("explanation", r"^why (?:is|are|was|were|did|does|do|has|have) (?P<rest>.+)$", QuestionParser._why),
+        (
+            "explanation",
+            r"^(?:what|which (?:things?|factors?|causes?))"
+            r" (?:caused|causes|led to|leads to|(?:is|was|were|are) (?:responsible for|to blame for|behind)"
+            r"|(?:is|was|were|are) the (?:causes?|reasons?) (?:of|for))"
+            r" (?P<rest>.+)$",
+            QuestionParser._causes,
+        ),
         (
             "count",
             r"^how many " + _OBJECT + r"(?: are there| is there| do you see| can you see| are visible)?"

@@ -27,7 +27,7 @@ FAMILIES = (
 class Op:
     """One operation: ``select``, ``filter``, ``count``, ``exist``, ``query``, ``verify``, ``relate``,
     ``closest``, ``on``, ``type``, ``rule``, ``follow``, ``subclass``, ``superclass``, ``observe``,
-    ``explain``, ``do``, ``counterfactual``, ``when``, ``at``."""
+    ``explain``, ``causes``, ``do``, ``counterfactual``, ``when``, ``at``."""
 
     name: str
     args: MappingProxyType[str, Any] = field(default_factory=lambda: MappingProxyType({}))

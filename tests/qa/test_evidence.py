@@ -86,6 +86,16 @@ def test_no_pedestrian_on_the_crosswalk_keeps_a_floor(crossing):
             {"Speed": {"kg": {"object": "mr:Car", "property": "mr:speed", "pick": "nearest"}}},
             r"variables.Speed.kg.pick: expected \{ least",
         ),
+        ({"Road": {"but_for": {"value": "icy"}}}, r"variables.Road.but_for: 'icy' is not in the domain"),
+        ({"Road": {"but_for": {"shift": 1.0}}}, r"variables.Road.but_for: expected \{ value = "),
+        (
+            {"Speed": {"but_for": {"value": "slow"}}},
+            r"variables.Speed.but_for: expected \{ shift = amount \}",
+        ),
+        (
+            {"Speed": {"but_for": {"shift": 0}}},
+            r"variables.Speed.but_for: expected \{ shift = amount \} \(not 0\)",
+        ),
     ],
 )
 def test_bad_bindings_name_the_field(crossing, table, match):

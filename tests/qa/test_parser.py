@@ -100,6 +100,9 @@ def parser() -> QuestionParser:
         ("Is the road slippery?", "knowledge", "select(cls=Road) -> follow(prop=isSlippery, negate=False)"),
         ("Are there vulnerable road users?", "knowledge", "select(cls=VulnerableRoadUser) -> exist()"),
         ("Why is the road wet?", "explanation", "explain(variable=Road, value=wet)"),
+        ("What caused the collision?", "explanation", "causes(variable=Collision, value=1)"),
+        ("What led to the crash?", "explanation", "causes(variable=Collision, value=1)"),
+        ("What were the causes of the collision?", "explanation", "causes(variable=Collision, value=1)"),
         (
             "What happens to the braking distance if the road is dry?",
             "intervention",

@@ -50,6 +50,7 @@ DASH_PERIOD_M = 12.0
 LANE_M = 3.5
 _BRIGHT = 215  # a marking's channels all above this
 _DIFF = 28  # a foreground pixel differs from the background by more than this in some channel
+_STILL = 4.0  # mean difference of a box between two frames, below which nothing in it moved
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +129,7 @@ class Track:
     glows: list[bool] = field(default_factory=list)  # a weaker sign of a lit lamp (see _lamp_glow)
     lost_at: float | None = None  # it sank into the background: at rest
     left_at: float | None = None  # its front left the picture
+    rear: int | None = None  # after its front left: the farthest pixel column its rear was seen at
 
     @property
     def last(self) -> tuple[int, int, int, int]:
@@ -150,6 +152,9 @@ class ClipGrounding:
     first_frame: Image.Image = field(repr=False, compare=False)
     car_box: tuple[int, int, int, int] = (0, 0, 0, 0)  # the car's box in the first frame
     light_box: tuple[int, int, int, int] = (0, 0, 0, 0)  # the traffic light's housing
+    car_left_at: float | None = None  # when the car's front left the picture
+    car_rear: float | None = None  # after that, the farthest its rear was seen (metres past the stop line)
+    pedestrian_box: tuple[int, int, int, int] | None = None  # where one was first seen on the crosswalk
 
     @property
     def frames_per_second(self) -> float:
@@ -328,9 +333,12 @@ def ground_clip(source: str | Path | Iterable[Image.Image], *, fps: float | None
     lights: list[str] = []
     times: list[float] = []
     walkers: list[bool] = []
+    walker: tuple[int, int, int, int] | None = None  # the box of the first one seen on the crosswalk
+    previous: np.ndarray | None = None
     for k, rgb in enumerate(frames()):
         t = k / rate
         times.append(t)
+        previous, rgb_before = rgb, previous
         lights.append(_light(rgb, housing))
         pixels = rgb.astype(np.int16)
         moving = (np.abs(pixels - plate) > _DIFF).any(axis=2)
@@ -349,6 +357,8 @@ def ground_clip(source: str | Path | Iterable[Image.Image], *, fps: float | None
                 1
             ]:
                 on = on or top <= y1 <= bottom
+                if on and walker is None:
+                    walker = (x0, y0, x1, y1)
         walkers.append(on)
         vehicles = [b for b in boxes if (b[2] - b[0]) >= (b[3] - b[1])]
         if k == 0:
@@ -366,7 +376,15 @@ def ground_clip(source: str | Path | Iterable[Image.Image], *, fps: float | None
                 raise VideoError("the clip shows no vehicle driving towards the crosswalk")
             box = max(moved, key=lambda b: b[2])
             car = Track([times[0]], [box], [first_lamps[box]], [first_glows[box]])
-        if car.lost_at is not None or car.left_at is not None:
+        if car.left_at is not None:
+            # Its front is out of the picture; its rear still shows how far it went.
+            rear = car.rear if car.rear is not None else car.last[0]
+            tails = [b[0] for b in vehicles if b[2] >= rgb.shape[1] - 1 and abs(b[3] - car.last[3]) <= 6]
+            ahead = [x for x in tails if 0 <= x - rear <= 40]
+            if ahead:
+                car.rear = min(ahead)
+            continue
+        if car.lost_at is not None:
             continue
         last = car.last
         length = max(b[2] - b[0] for b in car.boxes if b[0] > 0) if any(b[0] > 0 for b in car.boxes) else None
@@ -379,11 +397,18 @@ def ground_clip(source: str | Path | Iterable[Image.Image], *, fps: float | None
                 # Joined to something ahead of it (a trace of the background): its rear and length.
                 b = (b[0], b[1], b[0] + length, b[3])
             low, high = (-4, 8) if len(car.boxes) > 1 else (-4 - step, 40 - step)
-            if low <= b[2] - (last[2] + step) <= high:
-                candidates.append(b)
+            halted = len(car.boxes) > 1 and step > 4 and abs(b[2] - last[2]) <= 2
+            if low <= b[2] - (last[2] + step) <= high or halted:
+                candidates.append(b)  # where its motion takes it, or stopped dead (a collision)
         if last[2] + step >= rgb.shape[1] - 2 or any(b[2] >= rgb.shape[1] - 1 for b in candidates):
             car.left_at = t  # its front leaves the picture
             continue
+        driven = len(car.boxes) >= 3 and last[2] - car.boxes[0][2] >= 8
+        if not candidates and driven and (_unchanged(rgb, rgb_before, last) or _unchanged(rgb, plate, last)):
+            # Stopped after driving: at rest it becomes part of the background the frames are
+            # compared with, and its box shows what it showed a frame before, or what the
+            # background shows there (a car parked for most of the clip). It stays where it stopped.
+            candidates = [last]
         if not candidates:
             car.lost_at = t  # not found where it should be: nothing more is measured
             continue
@@ -416,7 +441,20 @@ def ground_clip(source: str | Path | Iterable[Image.Image], *, fps: float | None
         Image.fromarray(first),
         car.boxes[0],
         housing,
+        car.left_at,
+        None if car.rear is None else calib.along(car.rear),
+        walker,
     )
+
+
+def _unchanged(rgb: np.ndarray, before: np.ndarray | None, box: tuple[int, int, int, int]) -> bool:
+    """Whether ``box`` shows what ``before`` (a frame, the background) shows there, within the
+    codec's noise."""
+    if before is None:
+        return False
+    x0, y0, x1, y1 = box
+    now, then = rgb[y0:y1, x0:x1].astype(np.int16), before[y0:y1, x0:x1].astype(np.int16)
+    return now.size > 0 and float(np.abs(now - then).mean()) < _STILL
 
 
 def _merge(parts: Iterable[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
@@ -492,7 +530,7 @@ def read_clip(path: str | Path, *, ground: Any, vocabulary: Any, clip: ClipGroun
     onto the crosswalk, and the clip's events in the notes."""
     from dataclasses import replace
 
-    from mmreason.vision.grounding import Attribute, Relation, SceneEvent
+    from mmreason.vision.grounding import Attribute, GroundedObject, Relation, SceneEvent
     from mmreason.vision.proposals import box_iou
     from mmreason.vision.vocabulary import Concept
     from mmreason.worlds.crossing.namespace import MR
@@ -560,10 +598,30 @@ def read_clip(path: str | Path, *, ground: Any, vocabulary: Any, clip: ClipGroun
             if stopped
             else "its front passed the stop line",
         )
+    outcome = _collision_outcome(clip, stopped=rest is not None and not past)
+    if outcome is not None:
+        hit, how = outcome
+        attributes[str(MR.collisionOutcome)] = said(
+            MR.collisionOutcome,
+            MR.collisionSeenInClip if hit else MR.noCollisionSeenInClip,
+            [MR.noCollisionSeenInClip if hit else MR.collisionSeenInClip],
+            0.99,
+            how,
+        )
     relations = list(scene.relations)
     crosswalk = next((r for r in scene.regions if r.cls == str(MR.Crosswalk)), None)
-    if any(clip.pedestrian_on_crosswalk) and crosswalk is not None:
+    # A pedestrian the clip shows on the crosswalk, or one the car stopped dead at (hit as they
+    # stepped on, hidden by the car in the frames that would show them on it).
+    if (any(clip.pedestrian_on_crosswalk) or clip.event("collision")) and crosswalk is not None:
         walkers = [o for o in objects if vocabulary.is_a(o.type.concept.iri, str(MR.Pedestrian))]
+        if not walkers and clip.pedestrian_box is not None:
+            # Not in the first frame: the one the clip shows stepping onto the crosswalk later.
+            kind = next(c for c in vocabulary.types if c.iri == str(MR.Pedestrian))
+            walker = GroundedObject(
+                f"{kind.name.lower()}-0", Attribute.of(kind, 0.95), clip.pedestrian_box, "clip"
+            )
+            objects.append(walker)
+            walkers = [walker]
         if walkers and not any(r.property == str(MR.onCrosswalk) for r in relations):
             relations.append(Relation(walkers[0].id, str(MR.onCrosswalk), crosswalk.id, 0.95))
     events = "; ".join(f"{kind} at {at:.2f} s{' (' + d + ')' if d else ''}" for kind, at, d in clip.events)
@@ -589,6 +647,28 @@ def read_clip(path: str | Path, *, ground: Any, vocabulary: Any, clip: ClipGroun
         duration=len(clip.times) / clip.fps,
         fps=clip.fps,
     )
+
+
+def _collision_outcome(clip: ClipGrounding, *, stopped: bool) -> tuple[bool, str] | None:
+    """Whether the followed car hit someone, once the clip shows it (and how it shows it): a
+    collision seen, the car at rest before the crosswalk, or its rear (the first frame's box
+    long, on the calibrated scale) past the crosswalk's far edge; None while still to come."""
+    hit = clip.event("collision")
+    if hit is not None:
+        return True, f"the car came to a sudden halt at {hit[1]:.2f} s"
+    if stopped:
+        return False, "the car came to rest before the crosswalk"
+    calib = clip.calibration
+    length = (clip.car_box[2] - clip.car_box[0]) / calib.px_per_m
+    rears = [x - length for x in clip.car_x if x is not None]
+    if clip.car_left_at is not None:
+        rears.append(calib.along(clip.first_frame.size[0]) - length)  # its front at the picture's edge
+    if clip.car_rear is not None:
+        rears.append(clip.car_rear)
+    # Past the crosswalk's far edge by more than a person's half-width, it can hit no one on it.
+    if length > 0 and rears and max(rears) > calib.along(calib.crosswalk_px[1]) + 0.3:
+        return False, "the car's rear passed the crosswalk without a collision"
+    return None
 
 
 # The clip's events as classes of the world's ontology (below mm:Event), by (kind, detail).
