@@ -200,6 +200,28 @@ def test_the_mirror_image_reading_finds_what_the_plain_one_finds(renders):
                 assert found.shapes and abs(sum(found.shapes) - 1) < 1e-6
 
 
+def test_the_detector_reads_each_things_colour_and_shape_itself(renders):
+    # Its colour and shape heads against the renderer's records, on things at least half visible.
+    from mmreason.worlds.tabletop.detector import _decode, load_detector
+    from mmreason.worlds.tabletop.readers import _folder
+    from mmreason.worlds.tabletop.render import COLOURS, SHAPES
+
+    model, calibration = load_detector(_folder())
+    right = total = 0
+    for image, truth in renders:
+        found = _decode(model, calibration, image)
+        for obj in truth.objects:
+            if 2 * obj.visible_pixels < obj.full_pixels:
+                continue
+            best = max(found, key=lambda d: box_iou(d.bbox, obj.bbox))
+            assert len(best.colours) == len(COLOURS) and abs(sum(best.colours) - 1) < 1e-6
+            total += 1
+            colour = list(COLOURS)[max(range(len(COLOURS)), key=best.colours.__getitem__)]
+            shape = SHAPES[max(range(len(SHAPES)), key=best.shapes.__getitem__)]
+            right += (colour, shape) == (obj.color, obj.shape)
+    assert total > 40 and right / total >= 0.97, (right, total)
+
+
 def _uncertain_colour(scene, index, wanted, read_as, p_wanted):
     """``scene`` with object ``index``'s colour read as ``read_as``, ``wanted`` at ``p_wanted``."""
     from dataclasses import replace

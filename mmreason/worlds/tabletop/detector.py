@@ -7,15 +7,16 @@ found by a small fully convolutional network in the manner of CenterNet
 resolution it predicts a heat map peaking at each object's box centre, and at
 each peak the box's width and height, the sub-cell offset, where the centre of
 the solid projects (the box of a half-hidden thing is not centred on it),
-whether it is large, whether it is metal, and its shape. Peaks are local maxima
+whether it is large, whether it is metal, its shape and its colour. Peaks are local maxima
 above a threshold (0.25); of two whose boxes overlap by more than 0.4 IoU the
-weaker is dropped (both chosen on the validation renders: recall 0.989,
-precision 0.994, where 0.3 and 0.6 gave 0.987 and 0.967). ``mirrored=True``
-also reads the mirror image and averages the two heat maps: on the validation
-renders recall 0.989 → 0.993, but on the tabletop benchmarks answers came out
-no better (questions 0.9662 → 0.9656, dialogue rounds 0.969 → 0.967, confident
-wrong answers 27 → 30 of 5,499): the extra finds are things mostly hidden, whose
-attributes are then misread. It is off by default. Where a thing stands
+weaker is dropped (both chosen on the validation renders of an earlier, 48-channel
+detector: recall 0.989, precision 0.994, where 0.3 and 0.6 gave 0.987 and 0.967).
+``mirrored=True`` also reads the mirror image and averages the two heat maps: with
+that detector, recall on the validation renders went 0.989 → 0.993, but on the
+tabletop benchmarks answers came out no better (questions 0.9662 → 0.9656,
+dialogue rounds 0.969 → 0.967, confident wrong answers 27 → 30 of 5,499): the
+extra finds are things mostly hidden, whose attributes are then misread. It is
+off by default. Where a thing stands
 on the table (metres along the camera's right and forward directions, from
 the table's centre) follows from where its centre projects: a cubic in the
 picture position per size, fitted by least squares on the training renders'
@@ -43,13 +44,18 @@ import numpy as np
 from PIL import Image
 
 from mmreason.errors import InvalidInputError, MissingFileError
-from mmreason.worlds.tabletop.render import SHAPES
+from mmreason.worlds.tabletop.render import COLOURS, SHAPES
 
 __all__ = ["Detection", "detect", "load_detector", "train_detector"]
 
 STRIDE = 4
-_CHANNELS = 48
-_HEADS = ("heat", "off_x", "off_y", "log_w", "log_h", "centre_x", "centre_y", "large", "metal", *SHAPES)
+#: Width of the network (a recipe that names none was trained at 48).
+_CHANNELS = 64
+_GEOMETRY = ("heat", "off_x", "off_y", "log_w", "log_h", "centre_x", "centre_y", "large", "metal")
+_HEADS = (*_GEOMETRY, *SHAPES, *COLOURS)
+#: Where each class head's logits start in the output.
+_SHAPE_AT = len(_GEOMETRY)
+_COLOUR_AT = _SHAPE_AT + len(SHAPES)
 #: Degree of the polynomial that maps a thing's centre in the picture to its place on the table.
 _CALIBRATION_DEGREE = 3
 _MEAN = np.array([0.5, 0.5, 0.5], dtype=np.float32)
@@ -66,8 +72,9 @@ RECIPE = "recipe.json"
 
 @dataclass(frozen=True, slots=True)
 class Detection:
-    """One object found: its box (pixels), the peak's score, where it stands, P(large), P(metal)
-    and the probability of each shape."""
+    """One object found: its box (pixels), the peak's score, where it stands, P(large), P(metal),
+    and the probability of each shape (in SHAPES' order) and of each colour (COLOURS' order;
+    empty for a detector trained without a colour head)."""
 
     bbox: tuple[int, int, int, int]
     score: float
@@ -76,9 +83,10 @@ class Detection:
     p_large: float
     p_metal: float = 0.5
     shapes: tuple[float, ...] = ()
+    colours: tuple[float, ...] = ()
 
 
-def _model(torch: Any) -> Any:
+def _model(torch: Any, channels: int = _CHANNELS, heads: int = len(_HEADS)) -> Any:
     nn = torch.nn
 
     def block(cin: int, cout: int, *, stride: int = 1, dilation: int = 1) -> Any:
@@ -91,7 +99,7 @@ def _model(torch: Any) -> Any:
     class CentreNet(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            c = _CHANNELS
+            c = channels
             # 1/4 resolution for where things are; 1/8 with dilations for what surrounds them.
             self.stem = nn.Sequential(block(3, 16, stride=2), block(16, 32, stride=2))
             self.body = nn.Sequential(
@@ -101,9 +109,7 @@ def _model(torch: Any) -> Any:
                 block(c, c, dilation=4),
                 block(c, c),
             )
-            self.head = nn.Sequential(
-                nn.Conv2d(32 + c, c, 1), nn.ReLU(inplace=True), nn.Conv2d(c, len(_HEADS), 1)
-            )
+            self.head = nn.Sequential(nn.Conv2d(32 + c, c, 1), nn.ReLU(inplace=True), nn.Conv2d(c, heads, 1))
             with torch.no_grad():
                 self.head[-1].bias[0] = -2.2  # the heat map starts near 0.1 everywhere
 
@@ -116,8 +122,17 @@ def _model(torch: Any) -> Any:
 
 
 def _tensor(torch: Any, images: Sequence[Image.Image]) -> Any:
-    arrays = [np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0 - _MEAN for im in images]
+    return _scaled(torch, _bytes(torch, images))
+
+
+def _bytes(torch: Any, images: Sequence[Image.Image]) -> Any:
+    """The pictures as one uint8 tensor, N×3×H×W (a quarter of float32's memory, for training sets)."""
+    arrays = [np.asarray(im.convert("RGB"), dtype=np.uint8) for im in images]
     return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
+
+
+def _scaled(torch: Any, x: Any) -> Any:
+    return x.float() / 255.0 - torch.from_numpy(_MEAN)[None, :, None, None]
 
 
 # --------------------------------------------------------------------------- calibration
@@ -168,7 +183,7 @@ def _targets(record: Mapping[str, Any], size: tuple[int, int]) -> dict[str, np.n
     width, height = size
     h, w = height // STRIDE, width // STRIDE
     heat = np.zeros((h, w), dtype=np.float32)
-    reg = np.zeros((9, h, w), dtype=np.float32)
+    reg = np.zeros((10, h, w), dtype=np.float32)
     mask = np.zeros((h, w), dtype=np.float32)
     ys, xs = np.mgrid[0:h, 0:w]
     for obj in record["objects"]:
@@ -189,6 +204,7 @@ def _targets(record: Mapping[str, Any], size: tuple[int, int]) -> dict[str, np.n
             1.0 if obj["size"] == "large" else 0.0,
             1.0 if obj["material"] == "metal" else 0.0,
             float(SHAPES.index(obj["shape"])),
+            float(list(COLOURS).index(obj["color"])),
         )
         mask[iy, ix] = 1.0
         heat[iy, ix] = 1.0
@@ -207,8 +223,9 @@ def _loss(torch: Any, out: Any, heat: Any, reg: Any, mask: Any) -> Any:
     regression = (f.smooth_l1_loss(out[:, 1:7] * m, reg[:, :6] * m, reduction="sum")) / count
     large = (f.binary_cross_entropy_with_logits(out[:, 7], reg[:, 6], reduction="none") * mask).sum() / count
     metal = (f.binary_cross_entropy_with_logits(out[:, 8], reg[:, 7], reduction="none") * mask).sum() / count
-    shape = (f.cross_entropy(out[:, 9:], reg[:, 8].long(), reduction="none") * mask).sum() / count
-    return (pos + neg) / count + regression + large + metal + shape
+    shape = f.cross_entropy(out[:, _SHAPE_AT:_COLOUR_AT], reg[:, 8].long(), reduction="none")
+    colour = f.cross_entropy(out[:, _COLOUR_AT:], reg[:, 9].long(), reduction="none")
+    return (pos + neg) / count + regression + large + metal + ((shape + colour) * mask).sum() / count
 
 
 def train_detector(
@@ -220,6 +237,7 @@ def train_detector(
     lr: float = 2e-3,
     seed: int = 0,
     validation: int = 200,
+    channels: int = _CHANNELS,
     progress: bool = True,
 ) -> dict[str, Any]:
     """Train on a render folder in CLEVR's layout; write ``out/model.safetensors`` and ``out/recipe.json``.
@@ -241,11 +259,11 @@ def train_detector(
     size = images[0].size
     targets = [_targets(r, size) for r in records]
     train = list(range(len(records) - validation))
-    x_all = _tensor(torch, images)
+    x_all = _bytes(torch, images)
     heat = torch.from_numpy(np.stack([t["heat"] for t in targets]))
     reg = torch.from_numpy(np.stack([t["reg"] for t in targets]))
     mask = torch.from_numpy(np.stack([t["mask"] for t in targets]))
-    model = _model(torch)
+    model = _model(torch, channels)
     steps = epochs * math.ceil(len(train) / batch)
     optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=lr, total_steps=steps, pct_start=0.1)
@@ -256,7 +274,7 @@ def train_detector(
         order = rng.permutation(train)
         for k in range(0, len(order), batch):
             idx = torch.from_numpy(order[k : k + batch])
-            x = x_all[idx]
+            x = _scaled(torch, x_all[idx])
             if rng.random() < 0.5:  # brightness jitter: lights vary
                 x = x * float(rng.uniform(0.85, 1.15)) + float(rng.uniform(-0.05, 0.05))
             loss = _loss(torch, model(x), heat[idx], reg[idx], mask[idx])
@@ -276,7 +294,7 @@ def train_detector(
     figures = _validate(model, calibration, [images[i] for i in held], [records[i] for i in held])
     recipe = {
         "model": "centre-point detector (CenterNet-style), stride 4",
-        "channels": _CHANNELS,
+        "channels": channels,
         "heads": list(_HEADS),
         "train_scenes": len(train),
         "validation_scenes": validation,
@@ -303,7 +321,7 @@ def _validate(
     """Boxes found (IoU ≥ 0.5), places on the table, sizes, and the relations they decide."""
     from mmreason.vision.proposals import box_iou
 
-    found = matched = wanted = right_size = right_material = right_shape = 0
+    found = matched = wanted = right_size = right_material = right_shape = right_colour = 0
     errors: list[float] = []
     agree = pairs = 0
     for image, record in zip(images, records, strict=True):
@@ -324,6 +342,7 @@ def _validate(
             right_size += (best.p_large > 0.5) == (obj["size"] == "large")
             right_material += (best.p_metal > 0.5) == (obj["material"] == "metal")
             right_shape += SHAPES[int(np.argmax(best.shapes))] == obj["shape"]
+            right_colour += list(COLOURS)[int(np.argmax(best.colours))] == obj["color"]
         for name, (attr, sign) in {
             "left": ("across", -1),
             "right": ("across", 1),
@@ -344,6 +363,7 @@ def _validate(
         "size_accuracy": right_size / max(matched, 1),
         "material_accuracy": right_material / max(matched, 1),
         "shape_accuracy": right_shape / max(matched, 1),
+        "colour_accuracy": right_colour / max(matched, 1),
         "relation_agreement": agree / max(pairs, 1),
     }
 
@@ -386,17 +406,22 @@ def _decode(
             min(width, round(cx + bw / 2)),
             min(height, round(cy + bh / 2)),
         )
-        p_large, p_metal, *shape_p = classes[:, y, x].tolist()
-        shapes = tuple(float(p) for p in shape_p)
+        p_large, p_metal, *class_p = classes[:, y, x].tolist()
+        shapes = tuple(float(p) for p in class_p[: len(SHAPES)])
+        colours = tuple(float(p) for p in class_p[len(SHAPES) :])
         u, v = (x + 0.5 + values[1] + values[5]) * STRIDE, (y + 0.5 + values[2] + values[6]) * STRIDE
         across, depth = _place(calibration, u, v, p_large >= 0.5, (width, height))
-        found.append(Detection(box, float(heat[y, x]), across, depth, p_large, p_metal, shapes))
+        found.append(Detection(box, float(heat[y, x]), across, depth, p_large, p_metal, shapes, colours))
     return sorted(_suppress(found), key=lambda d: (d.bbox[0], d.bbox[1]))
 
 
 def _classes(torch: Any, out: Any) -> Any:
-    """Per cell: P(large), P(metal), then P(shape) for each of SHAPES."""
-    return torch.cat([torch.sigmoid(out[7:9]), torch.softmax(out[9:], dim=0)], dim=0)
+    """Per cell: P(large), P(metal), then P(shape) for each of SHAPES and, where the detector
+    has a colour head, P(colour) for each of COLOURS."""
+    parts = [torch.sigmoid(out[7:9]), torch.softmax(out[_SHAPE_AT:_COLOUR_AT], dim=0)]
+    if out.shape[0] > _COLOUR_AT:
+        parts.append(torch.softmax(out[_COLOUR_AT:], dim=0))
+    return torch.cat(parts, dim=0)
 
 
 def _suppress(found: list[Detection], overlap: float = _OVERLAP) -> list[Detection]:
@@ -415,10 +440,10 @@ def _load(path: str) -> tuple[Any, Mapping[str, Any]]:
     import torch
     from safetensors.torch import load_file
 
-    model = _model(torch)
+    recipe = json.loads((Path(path).parent / RECIPE).read_text(encoding="utf-8"))
+    model = _model(torch, int(recipe.get("channels", 48)), len(recipe.get("heads", _HEADS)))
     model.load_state_dict(load_file(path))
     model.eval()
-    recipe = json.loads((Path(path).parent / RECIPE).read_text(encoding="utf-8"))
     return model, recipe["calibration"]
 
 
@@ -450,8 +475,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="the folder to write the detector into")
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--channels", type=int, default=_CHANNELS, help="the network's width")
     args = parser.parse_args(argv)
-    recipe = train_detector(args.renders, args.out, epochs=args.epochs, seed=args.seed)
+    recipe = train_detector(
+        args.renders, args.out, epochs=args.epochs, seed=args.seed, channels=args.channels
+    )
     print(json.dumps(recipe["validation"], indent=2))
     return 0
 

@@ -7,9 +7,10 @@ adds what the detector reads at each box: where the thing stands on the table
 (``tt:across`` and ``tt:depth``, metres in the camera's frame, from which the
 world's ``[questions.relations]`` decide left/right/front/behind) and its size
 (``tt:size``): a square crop, resized for CLIP, no longer shows whether a
-thing is small and near or large and far; the box at its depth does. Shape
-and material are read twice, by CLIP on the crop and by the detector on the
-whole picture; the two distributions are joined (their normalised product).
+thing is small and near or large and far; the box at its depth does. Shape,
+material and colour are read twice, by CLIP on the crop and by the detector on
+the whole picture; the two distributions are joined (their normalised product,
+CLIP's tempered).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING
 from PIL import Image
 
 from mmreason.vision.vocabulary import TYPE
-from mmreason.worlds.tabletop.render import HEIGHT, SHAPES, TT_IRI, WIDTH
+from mmreason.worlds.tabletop.render import COLOURS, HEIGHT, SHAPES, TT_IRI, WIDTH
 
 if TYPE_CHECKING:
     from mmreason.vision.encoder import ClipEncoder
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["propose_regions", "read_geometry"]
 
 ACROSS, DEPTH, SIZE, MATERIAL = TT_IRI + "across", TT_IRI + "depth", TT_IRI + "size", TT_IRI + "material"
+COLOUR = TT_IRI + "colour"
 LARGE, SMALL, METAL, RUBBER = TT_IRI + "large", TT_IRI + "small", TT_IRI + "metal", TT_IRI + "rubber"
 
 
@@ -91,7 +93,7 @@ def read_geometry(
     scene: SceneGraph, image: Image.Image, *, encoder: ClipEncoder, vocabulary: Vocabulary
 ) -> SceneGraph:
     """``scene`` with what the detector reads at each box: the thing's place on the table, its
-    size, and its shape and material joined with CLIP's reading."""
+    size, and its shape, material and colour joined with CLIP's reading."""
     from mmreason.vision.grounding import numbered
     from mmreason.vision.proposals import box_iou
 
@@ -124,10 +126,15 @@ def read_geometry(
             kind = _attribute(vocabulary, TYPE, shapes, obj.type, "CLIP × the detector")
             if kind is not None:
                 obj = replace(obj, type=kind)
+        if best.colours:
+            colours = {TT_IRI + name: p for name, p in zip(COLOURS, best.colours, strict=True)}
+            colour = _attribute(vocabulary, COLOUR, colours, obj.attribute(COLOUR), "CLIP × the detector")
+            if colour is not None:
+                obj = obj.with_attribute(COLOUR, colour)
         objects.append(obj)
     note = (
         "places on the table (metres, camera frame) and sizes read by the tabletop detector; "
-        "shapes and materials are CLIP's and the detector's readings joined"
+        "shapes, materials and colours are CLIP's and the detector's readings joined"
     )
     return replace(scene, objects=numbered(objects), notes=(*scene.notes, note))
 
@@ -138,7 +145,10 @@ def _attribute(
     """The detector's distribution over ``kind``'s concepts, joined with CLIP's when there is one:
     p_detector · p_clip^½, normalised (two readings of one picture by models trained apart; CLIP's
     is tempered, being the less accurate: on the detector's validation renders shape is read right
-    0.894 by CLIP, 0.996 by the detector, 0.997 joined so, 0.996 by the plain product)."""
+    0.894 by CLIP, 0.996 by the detector, 0.997 joined so, 0.996 by the plain product; with the
+    64-channel detector, on 3,865 things at least half visible in 600 renders from seed
+    2,000,000, shape 0.878 / 0.9961 / 0.9972 / 0.9964, material 0.9495 / 0.9951 / 0.9969 /
+    0.9966, colour 0.9972 / 0.9987 / 0.9992 / 0.9992)."""
     from mmreason.vision.grounding import Attribute
 
     concepts = {c.iri: c for c in vocabulary.of(kind)} if kind == TYPE or kind in vocabulary.values else {}
