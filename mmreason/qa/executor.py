@@ -951,7 +951,7 @@ class Executor:
         been value, had the candidate been its alternative | what the picture shows, and that
         variable=value); below one half, the candidate is a cause. A candidate already in its
         alternative state (by the picture) keeps the outcome, so it is no cause. The answer is
-        the causes' names; its confidence, the product of each test's certainty."""
+        the causes' names; its confidence, P(variable=value) times each test's certainty."""
         scm = self._need_scm()
         variable = op.args["variable"]
         value = _coerce(scm, variable, op.args["value"])
@@ -980,7 +980,8 @@ class Executor:
         )
         causes: list[str] = []
         said: list[str] = []
-        confidence = 1.0
+        unknown: list[str] = []
+        confidence = float(held[value])
         for binding in candidates:
             name, (kind, alternative) = binding.variable, binding.but_for
             do: dict[str, Any] = {name: alternative} if kind == "value" else {}
@@ -988,7 +989,7 @@ class Executor:
                 missing = _shifted(do, {name: alternative}, observed, trail, scm)
                 if missing is not None:
                     confidence *= 0.5
-                    said.append(f"{_words(name)}: {missing}")
+                    unknown.append(f"{_words(name)} ({missing})")
                     continue
             contrast = ", ".join(
                 f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in do.items()
@@ -1001,10 +1002,16 @@ class Executor:
             if after < 0.5:
                 causes.append(name)
                 said.append(f"{_words(name)} (had {contrast}: P={after:.2f})")
+        rest = f"; not known for {', '.join(unknown)}" if unknown else ""
         if not causes:
             names = ", ".join(_words(b.variable) for b in candidates)
-            return (), confidence, f"none of {names}: {variable}={value} would have held without each", None
-        return tuple(causes), confidence, "because of " + "; ".join(said), None
+            return (
+                (),
+                confidence,
+                f"none of {names}: {variable}={value} would have held without each{rest}",
+                None,
+            )
+        return tuple(causes), confidence, "because of " + "; ".join(said) + rest, None
 
     def _explain_counterfactual(
         self,
