@@ -62,7 +62,7 @@ class VariableBinding:
     values: Mapping[Any, URIRef] = field(default_factory=lambda: MappingProxyType({}))
     resolution: float | None = None  # a measured quantity's reading error, in its unit
     #: The alternative a but-for test of this variable as a cause compares against ("what caused
-    #: the collision?"): ("value", state) for a finite variable, ("shift", amount) for a real one;
+    #: the outage?"): ("value", state) for a finite variable, ("shift", amount) for a real one;
     #: None when the variable is not a candidate cause.
     but_for: tuple[str, Any] | None = None
 
