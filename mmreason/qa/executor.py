@@ -901,15 +901,9 @@ class Executor:
                 return None, 0.0, missing, None
             return self._explain_counterfactual(variable, value, do, seen, trail, base=base)
         # The question presupposes variable=value; first ask whether the image bears that out.
-        held = self._ask_scm(variable, seen)
-        trail.append(Step("causal", f"{held.query}: {describe(held)}", _certainty(float(held[value]))))
-        if scene is not None and held[value] < 0.5:
-            return (
-                None,
-                1.0 - float(held[value]),
-                f"{_words(variable)} is not {value} (P={held[value]:.2f})",
-                None,
-            )
+        _, refusal = self._presupposed(variable, value, seen, scene, trail)
+        if refusal is not None:
+            return refusal
         others = SceneEvidence(
             {k: v for k, v in seen.evidence.items() if k != variable},
             {k: v for k, v in seen.soft_evidence.items() if k != variable},
@@ -943,6 +937,18 @@ class Executor:
         )
         return f"{parent}={v}", p, text, None
 
+    def _presupposed(
+        self, variable: str, value: Any, seen: SceneEvidence, scene: SceneGraph | None, trail: list[Step]
+    ) -> tuple[Any, Result | None]:
+        """P(variable | the picture), and, when a picture makes ``variable=value`` (which the
+        question presupposes) less likely than not, the answer that says so."""
+        held = self._ask_scm(variable, seen)
+        trail.append(Step("causal", f"{held.query}: {describe(held)}", _certainty(float(held[value]))))
+        if scene is not None and held[value] < 0.5:
+            text = f"{_words(variable)} is not {value} (P={held[value]:.2f})"
+            return held, (None, 1.0 - float(held[value]), text, None)
+        return held, None
+
     def _causal_causes(self, op: Op, scene: SceneGraph | None, trail: list[Step]) -> Result:
         """Which of the candidate causes of ``variable=value`` it would not have happened without.
 
@@ -956,15 +962,9 @@ class Executor:
         variable = op.args["variable"]
         value = _coerce(scm, variable, op.args["value"])
         seen = self._causal_inputs(scene, trail)
-        held = self._ask_scm(variable, seen)
-        trail.append(Step("causal", f"{held.query}: {describe(held)}", _certainty(float(held[value]))))
-        if scene is not None and held[value] < 0.5:
-            return (
-                None,
-                1.0 - float(held[value]),
-                f"{_words(variable)} is not {value} (P={held[value]:.2f})",
-                None,
-            )
+        held, refusal = self._presupposed(variable, value, seen, scene, trail)
+        if refusal is not None:
+            return refusal
         ancestors = nx.ancestors(scm.graph, variable)
         candidates = [
             b

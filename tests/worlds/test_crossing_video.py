@@ -216,6 +216,8 @@ def test_whether_the_car_hit_someone_is_read_once_the_clip_shows_it(tmp_path, re
 
 
 def test_what_caused_a_collision_in_a_clip_is_asked_in_english(tmp_path, reasoner) -> None:
+    from mmreason.qa.executor import _words
+
     # Clip 11000104: the light turned red, the driver braked at 1.01 s, too late: the car hit the
     # pedestrian at 2.31 s. Each cause the answer names is one but for which, in the expert's
     # model, the collision would not have happened; no collision, no causes to name.
@@ -233,9 +235,3 @@ def test_what_caused_a_collision_in_a_clip_is_asked_in_english(tmp_path, reasone
     passed = render_clip(11_000_005, out=tmp_path / "passed.mp4")
     none = reasoner.ask(passed.path, "What caused the collision?")
     assert none.value is None and "is not 1" in none.text
-
-
-def _words(name: str) -> str:
-    from mmreason.qa.executor import _words
-
-    return _words(name)
