@@ -222,6 +222,101 @@ def test_the_detector_reads_each_things_colour_and_shape_itself(renders):
     assert total > 40 and right / total >= 0.97, (right, total)
 
 
+def test_the_crop_reader_reads_every_true_box(renders):
+    # The second look on the renderer's own boxes, against its records: every thing at least half
+    # visible is held to be a thing, and its four attributes are read.
+    from mmreason.worlds.tabletop.crops import read_crops
+    from mmreason.worlds.tabletop.readers import _crops_folder
+    from mmreason.worlds.tabletop.render import COLOURS, SHAPES
+
+    right = total = 0
+    for image, truth in renders:
+        shown = [o for o in truth.objects if 2 * o.visible_pixels >= o.full_pixels]
+        for obj, r in zip(shown, read_crops(image, [o.bbox for o in shown], _crops_folder()), strict=True):
+            assert r.p_thing > 0.5
+            assert abs(sum(r.shapes) - 1) < 1e-6 and abs(sum(r.colours) - 1) < 1e-6
+            total += 1
+            read = (
+                SHAPES[max(range(len(SHAPES)), key=r.shapes.__getitem__)],
+                list(COLOURS)[max(range(len(COLOURS)), key=r.colours.__getitem__)],
+                "metal" if r.p_metal > 0.5 else "rubber",
+                "large" if r.p_large > 0.5 else "small",
+            )
+            right += read == (obj.shape, obj.color, obj.material, obj.size)
+    assert total > 40 and right / total >= 0.98, (right, total)
+
+
+def test_readings_are_joined_as_a_weighted_product():
+    # By hand, weights 1 (detector), 1 (crop reader), 1/4 (CLIP): red 0.6·0.3·0.9^¼ = 0.17527,
+    # blue 0.4·0.7·0.1^¼ = 0.15746, so P(red) = 0.17527 / 0.33273 = 0.5268.
+    from mmreason.vision.vocabulary import Vocabulary
+    from mmreason.worlds.tabletop.readers import _WEIGHTS, COLOUR, _attribute
+
+    assert _WEIGHTS == {"detector": 1.0, "crops": 1.0, "clip": 0.25}
+    red, blue = TT_IRI + "red", TT_IRI + "blue"
+    readings = [
+        ("detector", {red: 0.6, blue: 0.4}),
+        ("crops", {red: 0.3, blue: 0.7}),
+        ("clip", {red: 0.9, blue: 0.1}),
+    ]
+    joined = _attribute(Vocabulary.from_world("tabletop"), COLOUR, readings)
+    assert joined.value == "red"
+    assert joined.distribution[red] == pytest.approx(0.5268, abs=1e-4)
+    assert joined.how == "the detector × the crop reader × CLIP"
+    # Without the crop reader's, the detector's and CLIP's alone.
+    alone = _attribute(Vocabulary.from_world("tabletop"), COLOUR, [readings[0], readings[2]])
+    assert alone.distribution[red] == pytest.approx(0.6 * 0.9**0.25 / (0.6 * 0.9**0.25 + 0.4 * 0.1**0.25))
+
+
+def test_parts_of_things_drawn_as_empty_boxes_hold_no_whole_thing():
+    import numpy as np
+
+    from mmreason.vision.proposals import box_iou
+    from mmreason.worlds.tabletop.crops import _parts
+
+    boxes = np.array([[10, 10, 60, 60], [50, 20, 90, 70], [120, 100, 136, 116]], dtype=np.float32)
+    rng = np.random.default_rng(0)
+    drawn = [p for _ in range(50) for p in _parts(boxes, rng)]
+    assert len(drawn) > 50
+    for part in drawn:
+        for box in boxes:
+            assert box_iou(part, tuple(box)) <= 0.3
+            ix = max(0.0, min(part[2], box[2]) - max(part[0], box[0]))
+            iy = max(0.0, min(part[3], box[3]) - max(part[1], box[1]))
+            assert ix * iy < 0.5 * (box[2] - box[0]) * (box[3] - box[1])
+        assert any(part[0] >= b[0] and part[2] <= b[2] and part[1] >= b[1] and part[3] <= b[3] for b in boxes)
+
+
+def test_the_crop_reader_trains_on_renders_and_reports_held_out_figures(tmp_path):
+    from mmreason.vision.labels import write_renders
+    from mmreason.worlds.tabletop.crops import load_reader, read_crops, train_reader
+    from mmreason.worlds.tabletop.readers import _folder
+
+    write_renders("tabletop", tmp_path / "renders", seed=31_000_000, count=24)
+    recipe = train_reader(
+        tmp_path / "renders", tmp_path / "crops", detector=_folder(), epochs=1, validation=8, progress=False
+    )
+    assert (tmp_path / "crops" / "model.safetensors").is_file()
+    assert json.loads((tmp_path / "crops" / "recipe.json").read_text())["train_scenes"] == 16
+    figures = recipe["validation"]
+    assert figures["matched_boxes"] > 20
+    assert 0.0 <= figures["shape_accuracy"] <= 1.0 and figures["detector_shape_accuracy"] > 0.9
+    load_reader(tmp_path / "crops")
+    image, truth = render_scene(31_000_000)
+    assert len(read_crops(image, [o.bbox for o in truth.objects], tmp_path / "crops")) == len(truth.objects)
+
+
+def test_a_render_folder_too_small_to_hold_out_is_refused(tmp_path):
+    from mmreason.errors import InvalidInputError
+    from mmreason.vision.labels import write_renders
+    from mmreason.worlds.tabletop.crops import train_reader
+    from mmreason.worlds.tabletop.readers import _folder
+
+    write_renders("tabletop", tmp_path, seed=31_000_100, count=3)
+    with pytest.raises(InvalidInputError, match="3 scenes; need more than the 200 held out"):
+        train_reader(tmp_path, tmp_path / "crops", detector=_folder(), progress=False)
+
+
 def _uncertain_colour(scene, index, wanted, read_as, p_wanted):
     """``scene`` with object ``index``'s colour read as ``read_as``, ``wanted`` at ``p_wanted``."""
     from dataclasses import replace

@@ -1,16 +1,18 @@
-"""What grounding reads on a tabletop picture beyond CLIP: where things are, and how big.
+"""What grounding reads on a tabletop picture beyond CLIP: where things are, what they are, how big.
 
 :func:`propose_regions` gives grounding the boxes of the world's detector
 (:mod:`mmreason.worlds.tabletop.detector`) instead of colour segments, so
-touching and half-hidden things are found one by one. :func:`read_geometry`
-adds what the detector reads at each box: where the thing stands on the table
-(``tt:across`` and ``tt:depth``, metres in the camera's frame, from which the
-world's ``[questions.relations]`` decide left/right/front/behind) and its size
-(``tt:size``): a square crop, resized for CLIP, no longer shows whether a
-thing is small and near or large and far; the box at its depth does. Shape,
-material and colour are read twice, by CLIP on the crop and by the detector on
-the whole picture; the two distributions are joined (their normalised product,
-CLIP's tempered).
+touching and half-hidden things are found one by one; boxes the world's crop
+reader (:mod:`mmreason.worlds.tabletop.crops`) finds empty are dropped.
+:func:`read_geometry` adds what the detector reads at each box: where the
+thing stands on the table (``tt:across`` and ``tt:depth``, metres in the
+camera's frame, from which the world's ``[questions.relations]`` decide
+left/right/front/behind). Shape, colour, material and size (``tt:size``: a
+square crop, resized for CLIP, no longer shows whether a thing is small and
+near or large and far; the box at its depth does) are read up to three times:
+by the detector on the whole picture, by the crop reader on the box at full
+resolution, and by CLIP on the crop. The distributions are joined (their
+normalised product, each raised to a weight, CLIP's the smallest).
 """
 
 from __future__ import annotations
@@ -26,10 +28,13 @@ from mmreason.vision.vocabulary import TYPE
 from mmreason.worlds.tabletop.render import COLOURS, HEIGHT, SHAPES, TT_IRI, WIDTH
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     from mmreason.vision.encoder import ClipEncoder
     from mmreason.vision.grounding import Attribute, SceneGraph
     from mmreason.vision.proposals import Region
     from mmreason.vision.vocabulary import Vocabulary
+    from mmreason.worlds.tabletop.crops import CropReading
     from mmreason.worlds.tabletop.detector import Detection
 
 __all__ = ["propose_regions", "read_geometry"]
@@ -54,15 +59,27 @@ def _working(image: Image.Image) -> tuple[Image.Image, float, float]:
     return rgb.resize((WIDTH, HEIGHT), Image.BILINEAR), rgb.size[0] / WIDTH, rgb.size[1] / HEIGHT
 
 
-#: The exponent of CLIP's probabilities where they are joined with the detector's (see _attribute).
-_CLIP_WEIGHT = 0.5
-_CACHE: dict[str, tuple[Detection, ...]] = {}
+#: The exponent of each reading's probabilities where they are joined (see _attribute): the
+#: detector's, the crop reader's and CLIP's.
+_WEIGHTS = {"detector": 1.0, "crops": 1.0, "clip": 0.25}
+#: A box the crop reader gives less than this probability of holding a thing is dropped.
+_MIN_THING = 0.5
+_CACHE: dict[str, tuple[tuple[Detection, CropReading | None], ...]] = {}
 _CACHE_SIZE = 8
 
 
-def _detect(image: Image.Image) -> tuple[Detection, ...]:
-    """The detector's findings on ``image``, in its own coordinates; the proposer and the reader
-    of one grounding share one run (kept for the last few pictures)."""
+def _crops_folder() -> Path:
+    from mmreason.worlds import bundled_world_dir
+    from mmreason.worlds.tabletop.crops import FOLDER
+
+    return bundled_world_dir("tabletop") / FOLDER
+
+
+def _detect(image: Image.Image) -> tuple[tuple[Detection, CropReading | None], ...]:
+    """The detector's findings on ``image`` (boxes in the picture's own coordinates), each with
+    the crop reader's second look where the world has one; boxes it finds empty are dropped.
+    The proposer and the reader of one grounding share one run (kept for the last few pictures)."""
+    from mmreason.worlds.tabletop.crops import WEIGHTS, read_crops
     from mmreason.worlds.tabletop.detector import detect
 
     rgb = image.convert("RGB")
@@ -70,9 +87,17 @@ def _detect(image: Image.Image) -> tuple[Detection, ...]:
     if key not in _CACHE:
         working, fx, fy = _working(rgb)
         found = detect(working, _folder())
+        crops: list[CropReading | None] = [None] * len(found)
+        if (_crops_folder() / WEIGHTS).is_file():
+            crops = list(read_crops(working, [d.bbox for d in found], _crops_folder()))
+        kept = tuple(
+            (replace(d, bbox=_scaled(d.bbox, fx, fy)), c)
+            for d, c in zip(found, crops, strict=True)
+            if c is None or c.p_thing >= _MIN_THING
+        )
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = tuple(replace(d, bbox=_scaled(d.bbox, fx, fy)) for d in found)
+        _CACHE[key] = kept
     return _CACHE[key]
 
 
@@ -85,82 +110,85 @@ def propose_regions(image: Image.Image) -> list[Region]:
     from mmreason.vision.proposals import Region
 
     return [
-        Region(d.bbox, "world", (d.bbox[2] - d.bbox[0]) * (d.bbox[3] - d.bbox[1])) for d in _detect(image)
+        Region(d.bbox, "world", (d.bbox[2] - d.bbox[0]) * (d.bbox[3] - d.bbox[1])) for d, _ in _detect(image)
     ]
 
 
 def read_geometry(
     scene: SceneGraph, image: Image.Image, *, encoder: ClipEncoder, vocabulary: Vocabulary
 ) -> SceneGraph:
-    """``scene`` with what the detector reads at each box: the thing's place on the table, its
-    size, and its shape, material and colour joined with CLIP's reading."""
+    """``scene`` with what the detector reads at each box, the thing's place on the table, and its
+    shape, colour, material and size: the detector's, the crop reader's and CLIP's readings joined."""
     from mmreason.vision.grounding import numbered
     from mmreason.vision.proposals import box_iou
 
     if scene.proposer != "world":
         return scene
-    detections = _detect(image)
+    found = _detect(image)
     objects = []
     for obj in scene.objects:
-        best = max(detections, key=lambda d: box_iou(d.bbox, obj.bbox), default=None)
+        best, crop = max(found, key=lambda f: box_iou(f[0].bbox, obj.bbox), default=(None, None))
         if best is None or box_iou(best.bbox, obj.bbox) < 0.5:
             objects.append(obj)
             continue
         obj = obj.with_measures({ACROSS: best.across, DEPTH: best.depth})
-        size = _attribute(
-            vocabulary, SIZE, {LARGE: best.p_large, SMALL: 1 - best.p_large}, None, "the detector"
-        )
-        if size is not None:
-            obj = obj.with_attribute(SIZE, size)
-        material = _attribute(
-            vocabulary,
-            MATERIAL,
-            {METAL: best.p_metal, RUBBER: 1 - best.p_metal},
-            obj.attribute(MATERIAL),
-            "CLIP × the detector",
-        )
-        if material is not None:
-            obj = obj.with_attribute(MATERIAL, material)
-        if best.shapes:
-            shapes = {TT_IRI + name.capitalize(): p for name, p in zip(SHAPES, best.shapes, strict=True)}
-            kind = _attribute(vocabulary, TYPE, shapes, obj.type, "CLIP × the detector")
-            if kind is not None:
-                obj = replace(obj, type=kind)
-        if best.colours:
-            colours = {TT_IRI + name: p for name, p in zip(COLOURS, best.colours, strict=True)}
-            colour = _attribute(vocabulary, COLOUR, colours, obj.attribute(COLOUR), "CLIP × the detector")
-            if colour is not None:
-                obj = obj.with_attribute(COLOUR, colour)
+        readings: dict[str, list[tuple[str, dict[str, float]]]] = {
+            SIZE: [],
+            MATERIAL: [],
+            TYPE: [],
+            COLOUR: [],
+        }
+        for name, p_large, p_metal, shapes, colours in (
+            ("detector", best.p_large, best.p_metal, best.shapes, best.colours),
+            *((("crops", crop.p_large, crop.p_metal, crop.shapes, crop.colours),) if crop else ()),
+        ):
+            readings[SIZE].append((name, {LARGE: p_large, SMALL: 1 - p_large}))
+            readings[MATERIAL].append((name, {METAL: p_metal, RUBBER: 1 - p_metal}))
+            if shapes:
+                readings[TYPE].append(
+                    (name, {TT_IRI + k.capitalize(): p for k, p in zip(SHAPES, shapes, strict=True)})
+                )
+            if colours:
+                readings[COLOUR].append(
+                    (name, {TT_IRI + c: p for c, p in zip(COLOURS, colours, strict=True)})
+                )
+        for kind, read in readings.items():
+            clip = obj.type if kind == TYPE else obj.attribute(kind)
+            if kind != SIZE and clip is not None and clip.distribution:
+                read.append(("clip", dict(clip.distribution)))
+            attribute = _attribute(vocabulary, kind, read)
+            if attribute is None:
+                continue
+            obj = replace(obj, type=attribute) if kind == TYPE else obj.with_attribute(kind, attribute)
         objects.append(obj)
     note = (
-        "places on the table (metres, camera frame) and sizes read by the tabletop detector; "
-        "shapes, materials and colours are CLIP's and the detector's readings joined"
+        "places on the table (metres, camera frame) read by the tabletop detector; shapes, colours, "
+        "materials and sizes are the detector's, the crop reader's and CLIP's readings joined"
     )
     return replace(scene, objects=numbered(objects), notes=(*scene.notes, note))
 
 
 def _attribute(
-    vocabulary: Vocabulary, kind: str, detector: dict[str, float], clip: Attribute | None, how: str
+    vocabulary: Vocabulary, kind: str, readings: Sequence[tuple[str, Mapping[str, float]]]
 ) -> Attribute | None:
-    """The detector's distribution over ``kind``'s concepts, joined with CLIP's when there is one:
-    p_detector · p_clip^½, normalised (two readings of one picture by models trained apart; CLIP's
-    is tempered, being the less accurate: on the detector's validation renders shape is read right
-    0.894 by CLIP, 0.996 by the detector, 0.997 joined so, 0.996 by the plain product; with the
-    64-channel detector, on 3,865 things at least half visible in 600 renders from seed
-    2,000,000, shape 0.878 / 0.9961 / 0.9972 / 0.9964, material 0.9495 / 0.9951 / 0.9969 /
-    0.9966, colour 0.9972 / 0.9987 / 0.9992 / 0.9992)."""
+    """The readings of ``kind`` (by the detector, the crop reader, CLIP) joined: the product of
+    each one's probabilities raised to its weight (``_WEIGHTS``), normalised. CLIP's weight is the
+    smallest, it being the least accurate; the weights were chosen on renders no model trained
+    on (docs/tabletop.md has the table)."""
     from mmreason.vision.grounding import Attribute
 
     concepts = {c.iri: c for c in vocabulary.of(kind)} if kind == TYPE or kind in vocabulary.values else {}
-    if not all(iri in concepts for iri in detector):
+    first = [dict(d) for name, d in readings if name != "clip"]
+    if not first or not all(iri in concepts for iri in first[0]):
         return None
-    joined = dict(detector)
-    if clip is not None and clip.distribution:
-        joined = {
-            iri: p * max(float(clip.distribution.get(iri, 0.0)), 1e-6) ** _CLIP_WEIGHT
-            for iri, p in detector.items()
-        }
+    joined = dict.fromkeys(first[0], 1.0)
+    for name, distribution in readings:
+        for iri in joined:
+            joined[iri] *= max(float(distribution.get(iri, 0.0)), 1e-6) ** _WEIGHTS[name]
     total = sum(joined.values()) or 1.0
     joined = {iri: p / total for iri, p in joined.items()}
     best = max(joined, key=joined.__getitem__)
+    how = " × ".join(
+        {"detector": "the detector", "crops": "the crop reader", "clip": "CLIP"}[n] for n, _ in readings
+    )
     return Attribute(concepts[best], concepts[best].label, joined[best], joined, how=how)
