@@ -4,7 +4,8 @@ A grounded :class:`~mmreason.vision.grounding.SceneGraph` becomes a
 :class:`~mmreason.qa.clevr.TableScene` through the world's ``[questions]``
 table: each attribute name reads the object's class (``"a"``) or a grounded
 property, and each relation compares a measured property of two objects
-(``less``/``more`` by more than the margin). The answer is the program run on
+(``less``/``more`` by more than the schema's threshold: the margin, or 0 where
+the world keeps things further apart than that). The answer is the program run on
 the most probable reading of every object; its confidence is the share of
 scenes drawn from the grounded distributions (each object's attributes, by
 their readers' probabilities; each measure moved by the world's ``spread``,
@@ -74,7 +75,7 @@ def _relationships(
     """Which objects stand in each relation to each; with ``rng``, on measures perturbed by
     the world's ``spread`` (one draw per object and measure, shared by the relations using it)."""
     assert world.questions is not None
-    margin = world.questions.margin
+    margin = world.questions.threshold
     spread = world.questions.spread
     drawn: dict[str, list[float]] = {}
     out = {}

@@ -86,7 +86,7 @@ _VISION_KEYS = {
 }
 _TRAINING_KEYS = {"labels", "steps", "seed", "rounds"}
 _DEMO_KEYS = {"questions", "seeds", "images", "scenarios"}
-_QUESTION_KEYS = {"attributes", "relations", "margin", "spread"}
+_QUESTION_KEYS = {"attributes", "relations", "margin", "spacing", "spread"}
 _RELATION_ORDERS = ("less", "more")
 #: The attribute value of ``[questions] attributes`` that means an object's class.
 CLASS_ATTRIBUTE = "a"
@@ -149,9 +149,21 @@ class QuestionSchema:
     attributes: Mapping[str, str]
     relations: Mapping[str, RelationRule] = field(default_factory=lambda: MappingProxyType({}))
     margin: float = 0.0
+    #: How far apart the world's scenes keep any two things along each relation's measure (CLEVR
+    #: places things at least 0.4 apart along every direction). When it exceeds the margin, the
+    #: true difference of two things is either ≤ −spacing or ≥ spacing, so a difference read from
+    #: a picture is decided at the midpoint, 0 (see :meth:`threshold`).
+    spacing: float = 0.0
     #: Per measure IRI, the standard deviation of a reading from a picture about the truth;
     #: the scenes drawn for an answer's confidence perturb each measure by it.
     spread: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def threshold(self) -> float:
+        """The difference of two read measures above which a relation is taken to hold: the margin,
+        or 0 where the world's spacing exceeds it (the truth is then at least ``spacing`` either
+        side, and 0 is the midpoint; NS-VQA's CLEVR executor compares read positions so)."""
+        return 0.0 if self.spacing > self.margin else self.margin
 
 
 @dataclass(frozen=True, slots=True)
@@ -624,6 +636,7 @@ class _Reader:
                     raise self.fail(key, f"{shown!r} is not in the ontology")
             relations[name] = RelationRule(name, prop, measure, -1 if orders[0] == "less" else 1)
         margin = self.non_negative("questions.margin", body.get("margin", 0.0))
+        spacing = self.non_negative("questions.spacing", body.get("spacing", 0.0))
         raw_spread = body.get("spread", {})
         if not isinstance(raw_spread, Mapping):
             raise self.fail("questions.spread", f"expected a table of measure = number, found {raw_spread!r}")
@@ -636,7 +649,11 @@ class _Reader:
                 raise self.fail(key, f"{name!r} is the measure of no relation in [questions.relations]")
             spread[iri] = value
         return QuestionSchema(
-            MappingProxyType(attributes), MappingProxyType(relations), margin, MappingProxyType(spread)
+            MappingProxyType(attributes),
+            MappingProxyType(relations),
+            margin,
+            spacing,
+            MappingProxyType(spread),
         )
 
     def non_negative(self, key: str, value: Any) -> float:

@@ -550,6 +550,17 @@ def test_a_spread_that_is_not_a_relations_measure_or_not_a_number_is_refused(tmp
         World.load(folder)
 
 
+def test_a_spacing_that_is_not_a_number_is_refused_with_its_key(tmp_path):
+    folder = tmp_path / "w"
+    folder.mkdir()
+    source = bundled_world_dir("tabletop")
+    (folder / "tabletop.ttl").write_text((source / "tabletop.ttl").read_text())
+    manifest = (source / "world.toml").read_text().replace('encoder = "clip"\n', "")
+    (folder / "world.toml").write_text(manifest.replace("spacing = 0.4", 'spacing = "wide"'))
+    with pytest.raises(WorldError, match=r"questions\.spacing: expected a number ≥ 0, found 'wide'"):
+        World.load(folder)
+
+
 @pytest.mark.parametrize(
     ("question", "expected"),
     [
