@@ -281,23 +281,27 @@ def test_readings_are_joined_as_a_weighted_product():
     assert alone.how == "the detector"
 
 
-def test_parts_of_things_drawn_as_empty_boxes_hold_no_whole_thing():
-    import numpy as np
+def test_the_second_look_drops_empty_boxes_and_one_thing_found_twice():
+    from mmreason.worlds.tabletop.crops import CropReading
+    from mmreason.worlds.tabletop.detector import Detection
+    from mmreason.worlds.tabletop.readers import _judged
 
-    from mmreason.vision.proposals import box_iou
-    from mmreason.worlds.tabletop.crops import _parts
+    def reading(thing, shape, colour):
+        shapes = tuple(1.0 if k == shape else 0.0 for k in range(3))
+        return CropReading(thing, 0.1, 0.9, shapes, tuple(1.0 if k == colour else 0.0 for k in range(8)))
 
-    boxes = np.array([[10, 10, 60, 60], [50, 20, 90, 70], [120, 100, 136, 116]], dtype=np.float32)
-    rng = np.random.default_rng(0)
-    drawn = [p for _ in range(50) for p in _parts(boxes, rng)]
-    assert len(drawn) > 50
-    for part in drawn:
-        for box in boxes:
-            assert box_iou(part, tuple(box)) <= 0.3
-            ix = max(0.0, min(part[2], box[2]) - max(part[0], box[0]))
-            iy = max(0.0, min(part[3], box[3]) - max(part[1], box[1]))
-            assert ix * iy < 0.5 * (box[2] - box[0]) * (box[3] - box[1])
-        assert any(part[0] >= b[0] and part[2] <= b[2] and part[1] >= b[1] and part[3] <= b[3] for b in boxes)
+    def found(box, score):
+        return Detection(box, score, 0.0, 0.0, 0.1)
+
+    pairs = [
+        (found((0, 0, 20, 20), 0.5), reading(0.99, 0, 1)),  # overlaps the next by IoU 0.6, read alike
+        (found((0, 0, 20, 25), 0.9), reading(0.98, 0, 1)),
+        (found((5, 5, 25, 25), 0.4), reading(0.97, 1, 1)),  # overlaps it too, but a sphere
+        (found((60, 60, 70, 70), 0.8), reading(0.20, 2, 3)),  # no thing
+        (found((100, 0, 120, 20), 0.3), reading(0.90, 0, 1)),  # alike, but apart
+    ]
+    kept = _judged(pairs)
+    assert [d.bbox for d, _ in kept] == [(0, 0, 20, 25), (5, 5, 25, 25), (100, 0, 120, 20)]
 
 
 def test_the_crop_reader_trains_on_renders_and_reports_held_out_figures(tmp_path):

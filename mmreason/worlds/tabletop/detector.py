@@ -458,10 +458,11 @@ def load_detector(folder: str | Path) -> tuple[Any, Mapping[str, Any]]:
     return _load(str(path))
 
 
-def detect(image: Image.Image, folder: str | Path) -> list[Detection]:
-    """The objects the detector in ``folder`` finds in ``image``, left to right."""
+def detect(image: Image.Image, folder: str | Path, *, threshold: float = _THRESHOLD) -> list[Detection]:
+    """The objects the detector in ``folder`` finds in ``image`` (peaks above ``threshold``), left
+    to right."""
     model, calibration = load_detector(folder)
-    return _decode(model, calibration, image.convert("RGB"))
+    return _decode(model, calibration, image.convert("RGB"), threshold)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
