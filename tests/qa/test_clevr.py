@@ -518,14 +518,20 @@ def test_eval_refuses_a_question_about_an_image_the_scenes_file_lacks(tmp_path):
         evaluate_questions("tabletop", tmp_path / "scenes.json", tmp_path / "q.json")
 
 
-def test_a_questions_table_naming_a_missing_property_is_refused(tmp_path):
+def _tabletop_copy(tmp_path, edit):
+    """A copy of the tabletop's ontology and manifest (without its CLIP model), the manifest's text
+    passed through ``edit``."""
     folder = tmp_path / "w"
     folder.mkdir()
     source = bundled_world_dir("tabletop")
     (folder / "tabletop.ttl").write_text((source / "tabletop.ttl").read_text())
-    manifest = (source / "world.toml").read_text().replace('color = "tt:colour"', 'color = "tt:hue"')
-    manifest = manifest.replace('encoder = "clip"\n', "")
-    (folder / "world.toml").write_text(manifest)
+    manifest = (source / "world.toml").read_text().replace('encoder = "clip"\n', "")
+    (folder / "world.toml").write_text(edit(manifest))
+    return folder
+
+
+def test_a_questions_table_naming_a_missing_property_is_refused(tmp_path):
+    folder = _tabletop_copy(tmp_path, lambda m: m.replace('color = "tt:colour"', 'color = "tt:hue"'))
     with pytest.raises(WorldError, match=r"questions\.attributes\.color: 'tt:hue' is not in the ontology"):
         World.load(folder)
 
@@ -539,24 +545,19 @@ def test_a_questions_table_naming_a_missing_property_is_refused(tmp_path):
     ],
 )
 def test_a_spread_that_is_not_a_relations_measure_or_not_a_number_is_refused(tmp_path, spread, match):
-    folder = tmp_path / "w"
-    folder.mkdir()
-    source = bundled_world_dir("tabletop")
-    (folder / "tabletop.ttl").write_text((source / "tabletop.ttl").read_text())
-    manifest = (source / "world.toml").read_text().replace('encoder = "clip"\n', "")
-    lines = [f"spread = {spread}" if line.startswith("spread =") else line for line in manifest.splitlines()]
-    (folder / "world.toml").write_text("\n".join(lines) + "\n")
+    def edit(manifest):
+        lines = [
+            f"spread = {spread}" if line.startswith("spread =") else line for line in manifest.splitlines()
+        ]
+        return "\n".join(lines) + "\n"
+
+    folder = _tabletop_copy(tmp_path, edit)
     with pytest.raises(WorldError, match=match):
         World.load(folder)
 
 
 def test_a_spacing_that_is_not_a_number_is_refused_with_its_key(tmp_path):
-    folder = tmp_path / "w"
-    folder.mkdir()
-    source = bundled_world_dir("tabletop")
-    (folder / "tabletop.ttl").write_text((source / "tabletop.ttl").read_text())
-    manifest = (source / "world.toml").read_text().replace('encoder = "clip"\n', "")
-    (folder / "world.toml").write_text(manifest.replace("spacing = 0.4", 'spacing = "wide"'))
+    folder = _tabletop_copy(tmp_path, lambda m: m.replace("spacing = 0.4", 'spacing = "wide"'))
     with pytest.raises(WorldError, match=r"questions\.spacing: expected a number ≥ 0, found 'wide'"):
         World.load(folder)
 

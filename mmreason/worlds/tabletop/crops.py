@@ -27,21 +27,23 @@ detector's proposals on them.
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
 
-from mmreason.errors import InvalidInputError, MissingFileError
+from mmreason.errors import MissingFileError
 from mmreason.worlds.tabletop.render import COLOURS, SHAPES
 
-__all__ = ["CropReading", "load_reader", "read_crops", "train_reader"]
+if TYPE_CHECKING:
+    from mmreason.worlds.tabletop.detector import Detection
+
+__all__ = ["CropReading", "load_reader", "named", "read_crops", "train_reader"]
 
 #: The crop's side in the network's input (pixels).
 CROP = 40
@@ -64,7 +66,6 @@ _TRAINING_THRESHOLD = 0.1
 #: true box by more than _EMPTY_IOU holds none; those between teach nothing and are left out.
 _THING_IOU = 0.5
 _EMPTY_IOU = 0.3
-_MEAN = 0.5
 FOLDER = "crops"
 WEIGHTS = "model.safetensors"
 RECIPE = "recipe.json"
@@ -148,10 +149,6 @@ def _read(
     return model(_crops(torch, images, index, boxes), torch.from_numpy(_where(boxes, size)))
 
 
-def _float(torch: Any, x: Any) -> Any:
-    return x.float() / 255.0 - _MEAN
-
-
 # ------------------------------------------------------------------------------ training
 
 
@@ -184,6 +181,20 @@ def _proposals(
             )
         )
     return out
+
+
+_NAMES = ("shape", "colour", "material", "size")
+
+
+def named(reading: CropReading | Detection) -> tuple[str, str, str, str]:
+    """The shape, colour, material and size a reading (the crop reader's or the detector's) gives
+    the most probability."""
+    return (
+        SHAPES[int(np.argmax(reading.shapes))],
+        list(COLOURS)[int(np.argmax(reading.colours))],
+        "metal" if reading.p_metal > 0.5 else "rubber",
+        "large" if reading.p_large > 0.5 else "small",
+    )
 
 
 def _labels(obj: Mapping[str, Any]) -> tuple[float, ...]:
@@ -230,58 +241,50 @@ def train_reader(
     ``validation`` renders are held out; the recipe records how the second look reads the
     detector's proposals on them."""
     import torch
-    from safetensors.torch import save_file
-    from tqdm.auto import tqdm
+
+    from mmreason.worlds.tabletop.detector import _bytes, _scaled
+    from mmreason.worlds.tabletop.training import brightness, fit, read_renders, save_weights
 
     folder, out, detector = Path(folder), Path(out), Path(detector)
-    records = json.loads((folder / "scenes.json").read_text(encoding="utf-8"))["scenes"]
-    if len(records) <= validation:
-        raise InvalidInputError(f"{folder}: {len(records)} scenes; need more than the {validation} held out")
+    records, images = read_renders(folder, validation)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    images = [Image.open(folder / "images" / r["image_filename"]).convert("RGB") for r in records]
     size = images[0].size
     train = list(range(len(records) - validation))
     proposed = _proposals([images[i] for i in train], [records[i] for i in train], detector, progress)
-    x_all = torch.from_numpy(np.stack([np.asarray(im, dtype=np.uint8) for im in images])).permute(0, 3, 1, 2)
+    x_all = _bytes(torch, images)
     boxes = [np.array([o["bbox"] for o in r["objects"]], dtype=np.float32).reshape(-1, 4) for r in records]
     labels = [np.array([_labels(o) for o in r["objects"]], dtype=np.float32).reshape(-1, 5) for r in records]
     model = _model(torch, channels)
-    steps = epochs * math.ceil(len(train) / batch)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=lr, total_steps=steps, pct_start=0.1)
+
+    def loss_of(chosen: np.ndarray) -> Any:
+        index, picked, wanted = [], [], []
+        for slot, i in enumerate(chosen):
+            b = boxes[i]
+            side = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])[:, None]
+            moved = b + rng.normal(0.0, _JITTER, b.shape).astype(np.float32) * side
+            moved[:, 2:] = np.maximum(moved[:, 2:], moved[:, :2] + 2)
+            found, found_labels = proposed[i]
+            picked += [moved, found]
+            wanted += [labels[i], found_labels]
+            index += [slot] * (len(b) + len(found))
+        x = brightness(_scaled(torch, x_all[torch.from_numpy(chosen)]), rng)
+        result = _read(model, torch, x, np.array(index), np.concatenate(picked), size)
+        return _loss(torch, result, torch.from_numpy(np.concatenate(wanted)))
+
     started = time.perf_counter()
-    bar = tqdm(total=steps, desc="train crop reader", disable=not progress)
-    model.train()
-    for _ in range(epochs):
-        order = rng.permutation(train)
-        for k in range(0, len(order), batch):
-            chosen = order[k : k + batch]
-            index, picked, wanted = [], [], []
-            for slot, i in enumerate(chosen):
-                b = boxes[i]
-                side = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])[:, None]
-                moved = b + rng.normal(0.0, _JITTER, b.shape).astype(np.float32) * side
-                moved[:, 2:] = np.maximum(moved[:, 2:], moved[:, :2] + 2)
-                found, found_labels = proposed[i]
-                picked += [moved, found]
-                wanted += [labels[i], found_labels]
-                index += [slot] * (len(b) + len(found))
-            x = _float(torch, x_all[torch.from_numpy(chosen)])
-            if rng.random() < 0.5:  # brightness jitter: lights vary
-                x = x * float(rng.uniform(0.85, 1.15)) + float(rng.uniform(-0.05, 0.05))
-            result = _read(model, torch, x, np.array(index), np.concatenate(picked), size)
-            loss = _loss(torch, result, torch.from_numpy(np.concatenate(wanted)))
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            schedule.step()
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss.item():.3f}")
-    bar.close()
-    model.eval()
-    out.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(out / WEIGHTS))
+    fit(
+        model,
+        train,
+        loss_of,
+        epochs=epochs,
+        batch=batch,
+        lr=lr,
+        rng=rng,
+        desc="train crop reader",
+        progress=progress,
+    )
+    save_weights(model, out / WEIGHTS)
     _load.cache_clear()
     held = list(range(len(records) - validation, len(records)))
     figures = _validate(model, [images[i] for i in held], [records[i] for i in held], detector)
@@ -316,7 +319,6 @@ def _validate(
     from mmreason.worlds.tabletop.detector import _decode, load_detector
 
     det, calibration = load_detector(detector)
-    colours = list(COLOURS)
     right: dict[str, int] = {}
     matched = stray = stray_dropped = kept_dropped = 0
     for image, record in zip(images, records, strict=True):
@@ -332,29 +334,10 @@ def _validate(
                 continue
             matched += 1
             kept_dropped += r.p_thing < 0.5
-            for name, ours, theirs, truth in (
-                ("shape", SHAPES[int(np.argmax(r.shapes))], SHAPES[int(np.argmax(d.shapes))], best["shape"]),
-                (
-                    "colour",
-                    colours[int(np.argmax(r.colours))],
-                    colours[int(np.argmax(d.colours))],
-                    best["color"],
-                ),
-                (
-                    "material",
-                    "metal" if r.p_metal > 0.5 else "rubber",
-                    "metal" if d.p_metal > 0.5 else "rubber",
-                    best["material"],
-                ),
-                (
-                    "size",
-                    "large" if r.p_large > 0.5 else "small",
-                    "large" if d.p_large > 0.5 else "small",
-                    best["size"],
-                ),
-            ):
-                right[name] = right.get(name, 0) + (ours == truth)
-                right["detector_" + name] = right.get("detector_" + name, 0) + (theirs == truth)
+            truth = (best["shape"], best["color"], best["material"], best["size"])
+            for name, ours, theirs, wanted in zip(_NAMES, named(r), named(d), truth, strict=True):
+                right[name] = right.get(name, 0) + (ours == wanted)
+                right["detector_" + name] = right.get("detector_" + name, 0) + (theirs == wanted)
     figures = {f"{name}_accuracy": n / max(matched, 1) for name, n in sorted(right.items())}
     figures.update(
         matched_boxes=matched,
@@ -375,8 +358,10 @@ def _run(
 
     if not boxes:
         return []
+    from mmreason.worlds.tabletop.detector import _tensor
+
     rgb = image.convert("RGB")
-    x = _float(torch, torch.from_numpy(np.array(rgb, dtype=np.uint8)).permute(2, 0, 1)[None])
+    x = _tensor(torch, [rgb])
     b = np.array(boxes, dtype=np.float32).reshape(-1, 4)
     with torch.no_grad():
         out = _read(model, torch, x, np.zeros(len(b)), b, rgb.size)

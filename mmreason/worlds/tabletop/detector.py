@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from mmreason.errors import InvalidInputError, MissingFileError
+from mmreason.errors import MissingFileError
 from mmreason.worlds.tabletop.render import COLOURS, SHAPES
 
 __all__ = ["Detection", "detect", "load_detector", "train_detector"]
@@ -246,16 +246,13 @@ def train_detector(
     boxes (IoU ≥ 0.5) on them, the mean error of the ground coordinates and the size accuracy.
     """
     import torch
-    from safetensors.torch import save_file
-    from tqdm.auto import tqdm
+
+    from mmreason.worlds.tabletop.training import brightness, fit, read_renders, save_weights
 
     folder, out = Path(folder), Path(out)
-    records = json.loads((folder / "scenes.json").read_text(encoding="utf-8"))["scenes"]
-    if len(records) <= validation:
-        raise InvalidInputError(f"{folder}: {len(records)} scenes; need more than the {validation} held out")
+    records, images = read_renders(folder, validation)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    images = [Image.open(folder / "images" / r["image_filename"]).convert("RGB") for r in records]
     size = images[0].size
     targets = [_targets(r, size) for r in records]
     train = list(range(len(records) - validation))
@@ -264,31 +261,26 @@ def train_detector(
     reg = torch.from_numpy(np.stack([t["reg"] for t in targets]))
     mask = torch.from_numpy(np.stack([t["mask"] for t in targets]))
     model = _model(torch, channels)
-    steps = epochs * math.ceil(len(train) / batch)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=lr, total_steps=steps, pct_start=0.1)
+
+    def loss_of(chosen: np.ndarray) -> Any:
+        idx = torch.from_numpy(chosen)
+        x = brightness(_scaled(torch, x_all[idx]), rng)
+        return _loss(torch, model(x), heat[idx], reg[idx], mask[idx])
+
     started = time.perf_counter()
-    bar = tqdm(total=steps, desc="train detector", disable=not progress)
-    model.train()
-    for _ in range(epochs):
-        order = rng.permutation(train)
-        for k in range(0, len(order), batch):
-            idx = torch.from_numpy(order[k : k + batch])
-            x = _scaled(torch, x_all[idx])
-            if rng.random() < 0.5:  # brightness jitter: lights vary
-                x = x * float(rng.uniform(0.85, 1.15)) + float(rng.uniform(-0.05, 0.05))
-            loss = _loss(torch, model(x), heat[idx], reg[idx], mask[idx])
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            schedule.step()
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss.item():.3f}")
-    bar.close()
-    model.eval()
+    fit(
+        model,
+        train,
+        loss_of,
+        epochs=epochs,
+        batch=batch,
+        lr=lr,
+        rng=rng,
+        desc="train detector",
+        progress=progress,
+    )
     calibration = _calibrate([records[i] for i in train], size)
-    out.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(out / WEIGHTS))
+    save_weights(model, out / WEIGHTS)
     _load.cache_clear()
     held = list(range(len(records) - validation, len(records)))
     figures = _validate(model, calibration, [images[i] for i in held], [records[i] for i in held])

@@ -111,28 +111,16 @@ def _detect(image: Image.Image) -> tuple[tuple[Detection, CropReading | None], .
 def _judged(pairs: list[tuple[Detection, CropReading]]) -> list[tuple[Detection, CropReading | None]]:
     """The detections the crop reader keeps (see _detect), in their order."""
     from mmreason.vision.proposals import box_iou
+    from mmreason.worlds.tabletop.crops import named
 
-    kept: list[tuple[Detection, CropReading]] = []
+    kept: list[tuple[Detection, tuple[str, ...]]] = []
     for d, c in sorted(pairs, key=lambda pair: -pair[0].score):
-        if c.p_thing < _MIN_THING:
-            continue
-        if any(box_iou(d.bbox, k.bbox) > _SAME_OVERLAP and _alike(c, kc) for k, kc in kept):
-            continue
-        kept.append((d, c))
-    order = {id(d): i for i, (d, _) in enumerate(pairs)}
-    return sorted(kept, key=lambda pair: order[id(pair[0])])
-
-
-def _alike(a: CropReading, b: CropReading) -> bool:
-    """Whether two readings give one thing: the same shape, colour, material and size."""
-    return (
-        max(range(len(a.shapes)), key=a.shapes.__getitem__)
-        == max(range(len(b.shapes)), key=b.shapes.__getitem__)
-        and max(range(len(a.colours)), key=a.colours.__getitem__)
-        == max(range(len(b.colours)), key=b.colours.__getitem__)
-        and (a.p_metal > 0.5) == (b.p_metal > 0.5)
-        and (a.p_large > 0.5) == (b.p_large > 0.5)
-    )
+        if c.p_thing >= _MIN_THING and not any(
+            box_iou(d.bbox, k.bbox) > _SAME_OVERLAP and named(c) == read for k, read in kept
+        ):
+            kept.append((d, named(c)))
+    chosen = {id(d) for d, _ in kept}
+    return [(d, c) for d, c in pairs if id(d) in chosen]
 
 
 def _scaled(box: tuple[int, int, int, int], fx: float, fy: float) -> tuple[int, int, int, int]:
@@ -172,19 +160,18 @@ def read_geometry(
             TYPE: [],
             COLOUR: [],
         }
-        for name, p_large, p_metal, shapes, colours in (
-            ("detector", best.p_large, best.p_metal, best.shapes, best.colours),
-            *((("crops", crop.p_large, crop.p_metal, crop.shapes, crop.colours),) if crop else ()),
-        ):
-            readings[SIZE].append((name, {LARGE: p_large, SMALL: 1 - p_large}))
-            readings[MATERIAL].append((name, {METAL: p_metal, RUBBER: 1 - p_metal}))
-            if shapes:
+        for name, r in (("detector", best), ("crops", crop)):
+            if r is None:
+                continue
+            readings[SIZE].append((name, {LARGE: r.p_large, SMALL: 1 - r.p_large}))
+            readings[MATERIAL].append((name, {METAL: r.p_metal, RUBBER: 1 - r.p_metal}))
+            if r.shapes:
                 readings[TYPE].append(
-                    (name, {TT_IRI + k.capitalize(): p for k, p in zip(SHAPES, shapes, strict=True)})
+                    (name, {TT_IRI + k.capitalize(): p for k, p in zip(SHAPES, r.shapes, strict=True)})
                 )
-            if colours:
+            if r.colours:
                 readings[COLOUR].append(
-                    (name, {TT_IRI + c: p for c, p in zip(COLOURS, colours, strict=True)})
+                    (name, {TT_IRI + k: p for k, p in zip(COLOURS, r.colours, strict=True)})
                 )
         for kind, read in readings.items():
             clip = obj.type if kind == TYPE else obj.attribute(kind)
@@ -211,11 +198,11 @@ def _attribute(
     from mmreason.vision.grounding import Attribute
 
     concepts = {c.iri: c for c in vocabulary.of(kind)} if kind == TYPE or kind in vocabulary.values else {}
-    first = [dict(d) for name, d in readings if name != "clip"]
-    if not first or not all(iri in concepts for iri in first[0]):
+    first = next((d for name, d in readings if name != "clip"), None)
+    if first is None or not all(iri in concepts for iri in first):
         return None
     readings = [(name, d) for name, d in readings if _WEIGHTS[name] > 0]
-    joined = dict.fromkeys(first[0], 1.0)
+    joined = dict.fromkeys(first, 1.0)
     for name, distribution in readings:
         for iri in joined:
             joined[iri] *= max(float(distribution.get(iri, 0.0)), 1e-6) ** _WEIGHTS[name]
