@@ -258,6 +258,81 @@ def test_the_crop_reader_reads_every_true_box(renders):
     assert total > 40 and right / total >= 0.98, (right, total)
 
 
+def test_the_crop_reader_places_a_box_found_too_large_on_its_thing(renders):
+    # Each true box of a thing at least half visible, grown on two sides by a fifth of its side
+    # (IoU 1/1.44 = 0.69 with the true one): the box the second look places is on the thing,
+    # closer than the grown one, as the renderer's records say.
+    from mmreason.worlds.tabletop.crops import read_crops
+    from mmreason.worlds.tabletop.readers import _crops_folder
+
+    closer = total = 0
+    for image, truth in renders:
+        shown = [o for o in truth.objects if 2 * o.visible_pixels >= o.full_pixels]
+        grown = [
+            (x0, y0, x1 + round((x1 - x0) / 5), y1 + round((y1 - y0) / 5))
+            for x0, y0, x1, y1 in (o.bbox for o in shown)
+        ]
+        for obj, box, r in zip(shown, grown, read_crops(image, grown, _crops_folder()), strict=True):
+            assert r.bbox is not None
+            total += 1
+            closer += box_iou(r.bbox, obj.bbox) > max(box_iou(box, obj.bbox), 0.75)
+    assert total > 40 and closer / total >= 0.95, (closer, total)
+
+
+def test_edges_are_read_as_shares_of_the_crop():
+    # By hand: box (10, 10, 30, 40) is cropped at a square of side 30·1.5 + 4 = 49; the true box
+    # (12, 8, 33, 41) lies 2, -2, 3 and 1 pixels from it, shares 2/49, -2/49, 3/49, 1/49.
+    import numpy as np
+
+    from mmreason.worlds.tabletop.crops import _placed, _shifts
+
+    box, truth = np.array([[10, 10, 30, 40]], np.float32), np.array([[12, 8, 33, 41]], np.float32)
+    assert _shifts(box, truth)[0] == pytest.approx([2 / 49, -2 / 49, 3 / 49, 1 / 49])
+    assert _placed(box, _shifts(box, truth), (320, 240))[0] == pytest.approx([12, 8, 33, 41])
+    # Kept inside the picture (32 by 24 here), and at least a pixel wide.
+    assert _placed(box, np.array([[0, 0, 0.5, 0.5]], np.float32), (32, 24))[0] == pytest.approx(
+        [10, 10, 32, 24]
+    )
+    assert _placed(box, np.array([[1.0, 0, 0, 0]], np.float32), (320, 240))[0][2] == pytest.approx(59 + 1)
+
+
+def test_a_part_taught_as_no_thing_is_no_things_box():
+    # A part of each true box, overlapping none by more than 0.3 and covering no other thing by half.
+    import numpy as np
+
+    from mmreason.worlds.tabletop.crops import _covered, _parts
+
+    boxes = np.array([[0, 0, 40, 40], [30, 30, 50, 50], [100, 100, 104, 104]], np.float32)
+    rng = np.random.default_rng(0)
+    drawn = np.concatenate([_parts(boxes, rng) for _ in range(200)])
+    assert len(drawn) > 100
+    for part in drawn:
+        t = tuple(float(v) for v in part)
+        assert all(box_iou(t, tuple(b)) <= 0.3 for b in boxes)
+        assert any(_covered(part, tuple(b)) > 0.999 for b in boxes)  # inside one true box
+        assert all(_covered(b, t) < 0.5 for b in boxes)
+    # The 4-pixel box is too small to hold a part 4 pixels wide.
+    assert not any(_covered(part, (100, 100, 104, 104)) > 0.999 for part in drawn)
+
+
+def test_a_crop_reader_trained_without_edges_still_loads(tmp_path):
+    # A reader whose recipe names no edges (and no margin) reads at the 1.25 margin and places no box.
+    import torch
+    from safetensors.torch import save_file
+
+    from mmreason.worlds.tabletop.crops import _CLASSES, _model, load_reader, read_crops
+
+    torch.manual_seed(0)
+    model = _model(torch, 8, _CLASSES)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp_path / "model.safetensors"))
+    (tmp_path / "recipe.json").write_text(json.dumps({"channels": 8}))
+    loaded = load_reader(tmp_path)
+    assert loaded.margin == 1.25 and not loaded.edges
+    image, truth = render_scene(SEEDS[0])
+    read = read_crops(image, [o.bbox for o in truth.objects], tmp_path)
+    assert len(read) == len(truth.objects) and all(r.bbox is None for r in read)
+
+
 def test_readings_are_joined_as_a_weighted_product():
     # By hand, weights 1/4 (detector), 1 (crop reader), 0 (CLIP): red 0.6^¼·0.3 = 0.26403,
     # blue 0.4^¼·0.7 = 0.55670, so P(red) = 0.26403 / 0.82073 = 0.3217; CLIP takes no part.

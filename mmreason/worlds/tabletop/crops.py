@@ -11,7 +11,11 @@ box's size and from where it stands in the picture:
 
 * whether the box holds a thing at all (the detector also fires on a metal
   highlight, on a shadow or on one face of a cube);
-* its shape, colour, material and size.
+* its shape, colour, material and size;
+* where the thing's box really is: each edge's shift, as a share of the crop
+  (the box regression of Fast R-CNN's second stage, Girshick, ICCV 2015). The
+  detector's boxes for small things are coarse: its map is a quarter of the
+  picture's resolution.
 
 The detector proposes boxes at a threshold below its own (PROPOSAL_THRESHOLD),
 so that things it is unsure of, mostly hidden ones, reach the second look, and
@@ -19,9 +23,12 @@ the second look decides which hold a thing. It is trained on renders in CLEVR's
 layout that the detector was not trained on, where it errs as it will on new
 pictures: every true box, its edges moved by a few pixels each time it is seen,
 is a thing; every box the detector proposes is the thing it overlaps by 0.5
-IoU or more, or no thing where it overlaps none by more than 0.3. The last
-renders are held out, and the recipe records how the second look reads the
-detector's proposals on them.
+IoU or more, or no thing where it overlaps none by more than 0.3; and, since
+the detector's stray boxes are mostly on part of a larger thing, part of a true
+box, drawn at random each time and overlapping no true box by more than 0.3,
+is no thing. Boxes overlapping a true one by 0.3 to 0.5 teach only where its
+edges are. The last renders are held out, and the recipe records how the
+second look reads the detector's proposals on them.
 """
 
 from __future__ import annotations
@@ -47,25 +54,36 @@ __all__ = ["CropReading", "load_reader", "named", "read_crops", "train_reader"]
 
 #: The crop's side in the network's input (pixels).
 CROP = 40
-#: The crop is a square this much wider than the box's longer side, plus _PAD pixels.
-_MARGIN = 1.25
+#: The crop is a square this much wider than the box's longer side, plus _PAD pixels (a
+#: recipe that names none was trained at 1.25): wide enough to show the edges of a box found
+#: too small, and whether a box holds a thing or part of a larger one.
+_MARGIN = 1.5
 _PAD = 4.0
 _CHANNELS = 32
-#: Logits: thing, large, metal, then one per shape and one per colour.
-_OUTPUTS = 3 + len(SHAPES) + len(COLOURS)
+#: Logits: thing, large, metal, then one per shape and one per colour; then, where the reader
+#: places boxes, the shift of each edge (x0, y0, x1, y1) as a share of the crop's side.
+_CLASSES = 3 + len(SHAPES) + len(COLOURS)
+_EDGES = 4
+#: Per box in training: thing, large, metal, shape, colour; whether "a thing is there" is
+#: taught, whether the edges are; the true box.
+_LABELS = 11
+#: How heavily the edges' loss counts beside the classes'.
+_BOX_WEIGHT = 1.0
+#: Share of each true box's side that a part of it drawn as no thing spans (low, high).
+_PART = (0.3, 0.75)
 #: How far each edge of a true box is moved in training, as a share of its side (sd).
 _JITTER = 0.08
 #: The detector's threshold when it proposes boxes to the second look: below its own (0.25), so
-#: that things it is unsure of reach the second look, which decides (chosen on held-out renders;
-#: docs/tabletop.md).
-PROPOSAL_THRESHOLD = 0.15
-#: ... and when it proposes boxes for training: lower still, so that the second look learns from
-#: more of the detector's doubtful boxes.
-_TRAINING_THRESHOLD = 0.1
+#: that things it is unsure of reach the second look, which decides (chosen on held-out renders
+#: from 0.1 and 0.15; docs/tabletop.md), and the one at which it proposes the boxes the second
+#: look learns from.
+PROPOSAL_THRESHOLD = 0.1
 #: A proposed box overlapping a true one by at least _THING_IOU is that thing; one overlapping no
 #: true box by more than _EMPTY_IOU holds none; those between teach nothing and are left out.
 _THING_IOU = 0.5
 _EMPTY_IOU = 0.3
+#: ... and one overlapping a true box by at least _EDGE_IOU teaches where that box's edges are.
+_EDGE_IOU = 0.3
 FOLDER = "crops"
 WEIGHTS = "model.safetensors"
 RECIPE = "recipe.json"
@@ -73,17 +91,19 @@ RECIPE = "recipe.json"
 
 @dataclass(frozen=True, slots=True)
 class CropReading:
-    """What the second look reads in one box: P(a thing is there), P(large), P(metal), and the
-    probability of each shape (SHAPES' order) and each colour (COLOURS' order)."""
+    """What the second look reads in one box: P(a thing is there), P(large), P(metal), the
+    probability of each shape (SHAPES' order) and each colour (COLOURS' order), and, where the
+    reader places boxes, the thing's box (pixels of the picture read)."""
 
     p_thing: float
     p_large: float
     p_metal: float
     shapes: tuple[float, ...]
     colours: tuple[float, ...]
+    bbox: tuple[int, int, int, int] | None = None
 
 
-def _model(torch: Any, channels: int = _CHANNELS) -> Any:
+def _model(torch: Any, channels: int = _CHANNELS, outputs: int = _CLASSES + _EDGES) -> Any:
     nn = torch.nn
 
     def block(cin: int, cout: int, stride: int = 1) -> Any:
@@ -110,19 +130,27 @@ def _model(torch: Any, channels: int = _CHANNELS) -> Any:
             )
             # Beside what the crop shows: the box's side and where it is in the picture.
             self.head = nn.Sequential(
-                nn.Linear(4 * c + 3, 4 * c), nn.ReLU(inplace=True), nn.Linear(4 * c, _OUTPUTS)
+                nn.Linear(4 * c + 3, 4 * c), nn.ReLU(inplace=True), nn.Linear(4 * c, outputs)
             )
 
         def forward(self, crops: Any, where: Any) -> Any:
             return self.head(torch.cat([self.body(crops), where], dim=1))
 
-    return CropNet()
+    model = CropNet()
+    # How it crops, and whether it reads where a box's edges are (a recipe may say otherwise).
+    model.margin, model.edges = _MARGIN, outputs > _CLASSES
+    return model
 
 
-def _squares(boxes: np.ndarray) -> np.ndarray:
+def _side(boxes: np.ndarray, margin: float = _MARGIN) -> np.ndarray:
+    """The side of the square crop around each box (x0, y0, x1, y1)."""
+    return np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) * margin + _PAD
+
+
+def _squares(boxes: np.ndarray, margin: float = _MARGIN) -> np.ndarray:
     """Each box (x0, y0, x1, y1) as the square crop around it, in the same coordinates."""
     cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
-    side = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) * _MARGIN + _PAD
+    side = _side(boxes, margin)
     return np.stack([cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2], axis=1)
 
 
@@ -134,19 +162,43 @@ def _where(boxes: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.stack([np.log(side / 32.0), 2 * cx / w - 1, 2 * cy / h - 1], axis=1).astype(np.float32)
 
 
-def _crops(torch: Any, images: Any, index: np.ndarray, boxes: np.ndarray) -> Any:
+def _crops(torch: Any, images: Any, index: np.ndarray, boxes: np.ndarray, margin: float = _MARGIN) -> Any:
     """RoIAlign crops (K×3×CROP×CROP) of ``images`` (N×3×H×W float) at the square around each box;
     ``index`` says which picture each box is in."""
     from torchvision.ops import roi_align
 
-    rois = np.concatenate([index[:, None].astype(np.float32), _squares(boxes).astype(np.float32)], axis=1)
+    squares = _squares(boxes, margin).astype(np.float32)
+    rois = np.concatenate([index[:, None].astype(np.float32), squares], axis=1)
     return roi_align(images, torch.from_numpy(rois), (CROP, CROP), sampling_ratio=2, aligned=True)
 
 
 def _read(
-    model: Any, torch: Any, images: Any, index: np.ndarray, boxes: np.ndarray, size: tuple[int, int]
+    model: Any,
+    torch: Any,
+    images: Any,
+    index: np.ndarray,
+    boxes: np.ndarray,
+    size: tuple[int, int],
+    margin: float = _MARGIN,
 ) -> Any:
-    return model(_crops(torch, images, index, boxes), torch.from_numpy(_where(boxes, size)))
+    return model(_crops(torch, images, index, boxes, margin), torch.from_numpy(_where(boxes, size)))
+
+
+def _shifts(boxes: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """How far each edge of ``truth`` lies from the same edge of ``boxes``, as a share of the
+    crop's side: what the reader learns to read."""
+    return ((truth - boxes) / _side(boxes)[:, None]).astype(np.float32)
+
+
+def _placed(
+    boxes: np.ndarray, shifts: np.ndarray, size: tuple[int, int], margin: float = _MARGIN
+) -> np.ndarray:
+    """``boxes`` with their edges moved by ``shifts`` (see _shifts), inside the picture."""
+    moved = boxes + shifts * _side(boxes, margin)[:, None]
+    moved[:, [0, 2]] = moved[:, [0, 2]].clip(0, size[0])
+    moved[:, [1, 3]] = moved[:, [1, 3]].clip(0, size[1])
+    moved[:, 2:] = np.maximum(moved[:, 2:], moved[:, :2] + 1)
+    return moved
 
 
 # ------------------------------------------------------------------------------ training
@@ -155,8 +207,9 @@ def _read(
 def _proposals(
     images: Sequence[Image.Image], records: Sequence[Mapping[str, Any]], detector: Path, progress: bool
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per render: the detector's boxes at _TRAINING_THRESHOLD, each with its labels: those of the
-    thing it finds, or all 0 (no thing) for a box on none."""
+    """Per render: the detector's boxes at PROPOSAL_THRESHOLD, each with its labels (_LABELS
+    columns): those of the thing it finds, no thing for a box on none, only the true box's edges
+    for one between (see _THING_IOU)."""
     from tqdm.auto import tqdm
 
     from mmreason.vision.proposals import box_iou
@@ -168,16 +221,20 @@ def _proposals(
         list(zip(images, records, strict=True)), desc="detector boxes", disable=not progress
     ):
         boxes, labels = [], []
-        for d in _decode(model, calibration, image, threshold=_TRAINING_THRESHOLD):
+        for d in _decode(model, calibration, image, threshold=PROPOSAL_THRESHOLD):
             best = max(record["objects"], key=lambda o: box_iou(d.bbox, tuple(o["bbox"])), default=None)
             overlap = box_iou(d.bbox, tuple(best["bbox"])) if best is not None else 0.0
-            if overlap >= _THING_IOU or overlap <= _EMPTY_IOU:
-                boxes.append(d.bbox)
-                labels.append(_labels(best) if overlap >= _THING_IOU else (0.0,) * 5)
+            boxes.append(d.bbox)
+            if overlap >= _THING_IOU:
+                labels.append(_labels(best))
+            elif overlap <= _EMPTY_IOU:
+                labels.append(_EMPTY)
+            else:
+                labels.append((0.0,) * 5 + (0.0, 1.0, *best["bbox"]))
         out.append(
             (
                 np.array(boxes, dtype=np.float32).reshape(-1, 4),
-                np.array(labels, dtype=np.float32).reshape(-1, 5),
+                np.array(labels, dtype=np.float32).reshape(-1, _LABELS),
             )
         )
     return out
@@ -198,28 +255,66 @@ def named(reading: CropReading | Detection) -> tuple[str, str, str, str]:
 
 
 def _labels(obj: Mapping[str, Any]) -> tuple[float, ...]:
+    """A box on the thing ``obj`` (a scene record's object): its classes, both taught, its box."""
     return (
         1.0,
         1.0 if obj["size"] == "large" else 0.0,
         1.0 if obj["material"] == "metal" else 0.0,
         float(SHAPES.index(obj["shape"])),
         float(list(COLOURS).index(obj["color"])),
+        1.0,
+        1.0,
+        *(float(v) for v in obj["bbox"]),
     )
 
 
-def _loss(torch: Any, out: Any, labels: Any) -> Any:
+#: A box on no thing: "a thing is there" taught (as no), nothing else.
+_EMPTY = (0.0,) * 5 + (1.0, 0.0) + (0.0,) * 4
+
+
+def _parts(boxes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One part of each true box of a render (``boxes``), each side a share _PART of the box's,
+    kept where it overlaps no true box by more than _EMPTY_IOU and covers no other true box by
+    half: the detector's usual stray box, on one face or highlight of a larger thing."""
+    from mmreason.vision.proposals import box_iou
+
+    parts = []
+    for k, b in enumerate(boxes):
+        w, h = (b[2] - b[0]) * rng.uniform(*_PART), (b[3] - b[1]) * rng.uniform(*_PART)
+        x0, y0 = b[0] + rng.uniform(0, b[2] - b[0] - w), b[1] + rng.uniform(0, b[3] - b[1] - h)
+        part = (float(x0), float(y0), float(x0 + w), float(y0 + h))
+        if w < 4 or h < 4 or any(box_iou(part, tuple(o)) > _EMPTY_IOU for o in boxes):
+            continue
+        if any(j != k and _covered(o, part) >= 0.5 for j, o in enumerate(boxes)):
+            continue
+        parts.append(part)
+    return np.array(parts, dtype=np.float32).reshape(-1, 4)
+
+
+def _covered(box: np.ndarray, by: tuple[float, float, float, float]) -> float:
+    """The share of ``box``'s area inside ``by``."""
+    w = max(0.0, min(box[2], by[2]) - max(box[0], by[0]))
+    h = max(0.0, min(box[3], by[3]) - max(box[1], by[1]))
+    return w * h / max(float((box[2] - box[0]) * (box[3] - box[1])), 1.0)
+
+
+def _loss(torch: Any, out: Any, labels: Any, shifts: Any) -> Any:
+    """The loss of a batch of crops: "a thing is there" where taught; what the thing is where one
+    is; where its edges are (smooth L1 on ``shifts``) where taught."""
     f = torch.nn.functional
-    thing = labels[:, 0]
-    loss = f.binary_cross_entropy_with_logits(out[:, 0], thing)
-    count = thing.sum().clamp(min=1)
+    thing, judged, placed = labels[:, 0], labels[:, 5], labels[:, 6]
+    there = f.binary_cross_entropy_with_logits(out[:, 0], thing, reduction="none")
+    loss = (there * judged).sum() / judged.sum().clamp(min=1)
     # What a thing is, only where there is one.
     per = (
         f.binary_cross_entropy_with_logits(out[:, 1], labels[:, 1], reduction="none")
         + f.binary_cross_entropy_with_logits(out[:, 2], labels[:, 2], reduction="none")
         + f.cross_entropy(out[:, 3 : 3 + len(SHAPES)], labels[:, 3].long(), reduction="none")
-        + f.cross_entropy(out[:, 3 + len(SHAPES) :], labels[:, 4].long(), reduction="none")
+        + f.cross_entropy(out[:, 3 + len(SHAPES) : _CLASSES], labels[:, 4].long(), reduction="none")
     )
-    return loss + (per * thing).sum() / count
+    loss = loss + (per * thing).sum() / thing.sum().clamp(min=1)
+    edges = f.smooth_l1_loss(out[:, _CLASSES:], shifts, beta=0.02, reduction="none").sum(dim=1)
+    return loss + _BOX_WEIGHT * (edges * placed).sum() / placed.sum().clamp(min=1)
 
 
 def train_reader(
@@ -254,7 +349,9 @@ def train_reader(
     proposed = _proposals([images[i] for i in train], [records[i] for i in train], detector, progress)
     x_all = _bytes(torch, images)
     boxes = [np.array([o["bbox"] for o in r["objects"]], dtype=np.float32).reshape(-1, 4) for r in records]
-    labels = [np.array([_labels(o) for o in r["objects"]], dtype=np.float32).reshape(-1, 5) for r in records]
+    labels = [
+        np.array([_labels(o) for o in r["objects"]], dtype=np.float32).reshape(-1, _LABELS) for r in records
+    ]
     model = _model(torch, channels)
 
     def loss_of(chosen: np.ndarray) -> Any:
@@ -265,12 +362,15 @@ def train_reader(
             moved = b + rng.normal(0.0, _JITTER, b.shape).astype(np.float32) * side
             moved[:, 2:] = np.maximum(moved[:, 2:], moved[:, :2] + 2)
             found, found_labels = proposed[i]
-            picked += [moved, found]
-            wanted += [labels[i], found_labels]
-            index += [slot] * (len(b) + len(found))
+            parts = _parts(b, rng)
+            picked += [moved, found, parts]
+            wanted += [labels[i], found_labels, np.tile(np.array(_EMPTY, dtype=np.float32), (len(parts), 1))]
+            index += [slot] * (len(b) + len(found) + len(parts))
         x = brightness(_scaled(torch, x_all[torch.from_numpy(chosen)]), rng)
-        result = _read(model, torch, x, np.array(index), np.concatenate(picked), size)
-        return _loss(torch, result, torch.from_numpy(np.concatenate(wanted)))
+        picked_all, wanted_all = np.concatenate(picked), np.concatenate(wanted)
+        result = _read(model, torch, x, np.array(index), picked_all, size)
+        shifts = _shifts(picked_all, wanted_all[:, 7:])
+        return _loss(torch, result, torch.from_numpy(wanted_all), torch.from_numpy(shifts))
 
     started = time.perf_counter()
     fit(
@@ -289,15 +389,17 @@ def train_reader(
     held = list(range(len(records) - validation, len(records)))
     figures = _validate(model, [images[i] for i in held], [records[i] for i in held], detector)
     recipe = {
-        "model": f"crop classifier, {CROP}×{CROP} RoIAlign crops, {channels} channels",
+        "model": f"crop reader, {CROP}×{CROP} RoIAlign crops, {channels} channels, box edges",
         "channels": channels,
+        "margin": _MARGIN,
+        "edges": True,
         "train_scenes": len(train),
         "validation_scenes": validation,
         "renders": str(folder),
         "detector": str(detector),
-        "proposal_threshold": _TRAINING_THRESHOLD,
+        "proposal_threshold": PROPOSAL_THRESHOLD,
         "proposed_things": int(sum(ls[:, 0].sum() for _, ls in proposed)),
-        "proposed_empty": int(sum((ls[:, 0] == 0).sum() for _, ls in proposed)),
+        "proposed_empty": int(sum(((ls[:, 0] == 0) & (ls[:, 5] == 1)).sum() for _, ls in proposed)),
         "epochs": epochs,
         "batch": batch,
         "lr": lr,
@@ -313,14 +415,15 @@ def _validate(
     model: Any, images: Sequence[Image.Image], records: Sequence[Mapping[str, Any]], detector: Path
 ) -> dict[str, float]:
     """On the detector's proposals: each attribute read by the second look and by the detector
-    (boxes matching a true one at IoU ≥ 0.5), and how well "a thing is there" tells those from
-    stray boxes (overlapping none by 0.5)."""
+    (boxes matching a true one at IoU ≥ 0.5), how well "a thing is there" tells those from
+    stray boxes (overlapping none by 0.5), and, of the boxes overlapping a true one by _EDGE_IOU
+    or more, how many overlap it by 0.5 as the detector placed them and as the second look does."""
     from mmreason.vision.proposals import box_iou
     from mmreason.worlds.tabletop.detector import _decode, load_detector
 
     det, calibration = load_detector(detector)
     right: dict[str, int] = {}
-    matched = stray = stray_dropped = kept_dropped = 0
+    matched = stray = stray_dropped = kept_dropped = near = near_placed = near_replaced = 0
     for image, record in zip(images, records, strict=True):
         found = _decode(det, calibration, image, threshold=PROPOSAL_THRESHOLD)
         if not found:
@@ -328,6 +431,10 @@ def _validate(
         readings = _run(model, image, [d.bbox for d in found])
         for d, r in zip(found, readings, strict=True):
             best = max(record["objects"], key=lambda o: box_iou(d.bbox, tuple(o["bbox"])))
+            if box_iou(d.bbox, tuple(best["bbox"])) >= _EDGE_IOU:
+                near += 1
+                near_placed += box_iou(d.bbox, tuple(best["bbox"])) >= 0.5
+                near_replaced += box_iou(r.bbox or d.bbox, tuple(best["bbox"])) >= 0.5
             if box_iou(d.bbox, tuple(best["bbox"])) < 0.5:
                 stray += 1
                 stray_dropped += r.p_thing < 0.5
@@ -344,6 +451,9 @@ def _validate(
         stray_boxes=stray,
         stray_boxes_dropped=stray_dropped,
         matched_boxes_dropped=kept_dropped,
+        near_boxes=near,
+        near_boxes_on_thing_as_detected=near_placed,
+        near_boxes_on_thing_as_read=near_replaced,
     )
     return figures
 
@@ -364,10 +474,15 @@ def _run(
     x = _tensor(torch, [rgb])
     b = np.array(boxes, dtype=np.float32).reshape(-1, 4)
     with torch.no_grad():
-        out = _read(model, torch, x, np.zeros(len(b)), b, rgb.size)
+        out = _read(model, torch, x, np.zeros(len(b)), b, rgb.size, model.margin)
         p = torch.sigmoid(out[:, :3])
         shapes = torch.softmax(out[:, 3 : 3 + len(SHAPES)], dim=1)
-        colours = torch.softmax(out[:, 3 + len(SHAPES) :], dim=1)
+        colours = torch.softmax(out[:, 3 + len(SHAPES) : _CLASSES], dim=1)
+    placed = (
+        _placed(b, out[:, _CLASSES:].numpy(), rgb.size, model.margin).round().astype(int)
+        if model.edges
+        else None
+    )
     return [
         CropReading(
             float(p[k, 0]),
@@ -375,6 +490,7 @@ def _run(
             float(p[k, 2]),
             tuple(float(v) for v in shapes[k]),
             tuple(float(v) for v in colours[k]),
+            tuple(int(v) for v in placed[k]) if placed is not None else None,
         )
         for k in range(len(b))
     ]
@@ -386,8 +502,10 @@ def _load(path: str) -> Any:
     from safetensors.torch import load_file
 
     recipe = json.loads((Path(path).parent / RECIPE).read_text(encoding="utf-8"))
-    model = _model(torch, int(recipe.get("channels", _CHANNELS)))
+    edges = bool(recipe.get("edges", False))
+    model = _model(torch, int(recipe.get("channels", _CHANNELS)), _CLASSES + (_EDGES if edges else 0))
     model.load_state_dict(load_file(path))
+    model.margin = float(recipe.get("margin", 1.25))
     model.eval()
     return model
 
