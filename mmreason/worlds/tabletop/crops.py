@@ -1,12 +1,12 @@
-"""A second look at each box: a small classifier of the crop the detector found.
+"""A second look at each box: a small reader of the crop the detector found.
 
 The detector (:mod:`mmreason.worlds.tabletop.detector`) reads a thing's shape,
 colour and material from one cell of a feature map that covers the whole
 picture at a quarter of its resolution; a thing 16 pixels across is four cells
 wide there. Like NS-VQA's attribute network (Yi et al., NeurIPS 2018), which
 reads each segment of Mask R-CNN again, this module crops every box at full
-resolution (a square around the box, a quarter wider, resampled to 40×40 by
-RoIAlign), and a small convolutional network reads from the crop, from the
+resolution (a square around the box, half as wide again, resampled to 40×40
+by RoIAlign), and a small convolutional network reads from the crop, from the
 box's size and from where it stands in the picture:
 
 * whether the box holds a thing at all (the detector also fires on a metal
@@ -18,8 +18,10 @@ box's size and from where it stands in the picture:
   picture's resolution.
 
 The detector proposes boxes at a threshold below its own (PROPOSAL_THRESHOLD),
-so that things it is unsure of, mostly hidden ones, reach the second look, and
-the second look decides which hold a thing. It is trained on renders in CLEVR's
+so that things it is unsure of, mostly hidden ones, reach the second look;
+grounding (:func:`mmreason.worlds.tabletop.readers._detect`) reads each box
+again where the second look placed it, and the second look decides which hold
+a thing. It is trained on renders in CLEVR's
 layout that the detector was not trained on, where it errs as it will on new
 pictures: every true box, its edges moved by a few pixels each time it is seen,
 is a thing; every box the detector proposes is the thing it overlaps by 0.5
