@@ -433,11 +433,12 @@ def _validate(
         readings = _run(model, image, [d.bbox for d in found])
         for d, r in zip(found, readings, strict=True):
             best = max(record["objects"], key=lambda o: box_iou(d.bbox, tuple(o["bbox"])))
-            if box_iou(d.bbox, tuple(best["bbox"])) >= _EDGE_IOU:
+            overlap = box_iou(d.bbox, tuple(best["bbox"]))
+            if overlap >= _EDGE_IOU:
                 near += 1
-                near_placed += box_iou(d.bbox, tuple(best["bbox"])) >= 0.5
+                near_placed += overlap >= 0.5
                 near_replaced += box_iou(r.bbox or d.bbox, tuple(best["bbox"])) >= 0.5
-            if box_iou(d.bbox, tuple(best["bbox"])) < 0.5:
+            if overlap < 0.5:
                 stray += 1
                 stray_dropped += r.p_thing < 0.5
                 continue
