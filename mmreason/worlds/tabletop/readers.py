@@ -91,7 +91,7 @@ def _detect(image: Image.Image) -> tuple[tuple[Detection, CropReading | None], .
     more than _SAME_OVERLAP and read alike, the weaker. The proposer and
     the reader of one grounding share one run (kept for the last few pictures)."""
     from mmreason.worlds.tabletop.crops import PROPOSAL_THRESHOLD, WEIGHTS, read_crops
-    from mmreason.worlds.tabletop.detector import detect
+    from mmreason.worlds.tabletop.detector import detect, moved
 
     rgb = image.convert("RGB")
     key = hashlib.sha256(repr(rgb.size).encode() + rgb.tobytes()).hexdigest()
@@ -104,8 +104,10 @@ def _detect(image: Image.Image) -> tuple[tuple[Detection, CropReading | None], .
                 # Where the reader places a thing's box, that box is the thing's, and the reader
                 # looks again there: a box found off its thing reads as no thing, or as part of
                 # another, until it is placed on it (the cascade of Cai and Vasconcelos, CVPR 2018).
+                # Where it stands moves with the box (detector.moved).
                 found = [
-                    d if c.bbox is None else replace(d, bbox=c.bbox) for d, c in zip(found, read, strict=True)
+                    d if c.bbox is None else moved(d, c.bbox, _folder(), working.size)
+                    for d, c in zip(found, read, strict=True)
                 ]
                 read = read_crops(working, [d.bbox for d in found], _crops_folder())
             pairs = _judged(list(zip(found, read, strict=True)))
