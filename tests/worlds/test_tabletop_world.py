@@ -417,12 +417,23 @@ def test_the_second_look_drops_empty_boxes_and_one_thing_found_twice():
     pairs = [
         (found((0, 0, 20, 20), 0.5), reading(0.99, 0, 1)),  # overlaps the next by IoU 0.6, read alike
         (found((0, 0, 20, 25), 0.9), reading(0.98, 0, 1)),
-        (found((5, 5, 25, 25), 0.4), reading(0.97, 1, 1)),  # overlaps it too, but a sphere
+        (found((5, 5, 25, 25), 0.4), reading(0.97, 1, 2)),  # overlaps it too (0.5), another colour
         (found((60, 60, 70, 70), 0.8), reading(0.20, 2, 3)),  # no thing
         (found((100, 0, 120, 20), 0.3), reading(0.90, 0, 1)),  # alike, but apart
+        # Overlaps the last by IoU 144/496 = 0.29: another shape, but its colour and material, so
+        # one face of it found again.
+        (found((108, 0, 128, 12), 0.2), reading(0.95, 2, 1)),
+        # Low peaks (below crops.PROPOSAL_THRESHOLD): kept only where the reader is sure.
+        (found((200, 0, 210, 10), 0.05), reading(0.95, 0, 4)),
+        (found((200, 50, 210, 60), 0.05), reading(0.99, 0, 4)),
     ]
     kept = _judged(pairs)
-    assert [d.bbox for d, _ in kept] == [(0, 0, 20, 25), (5, 5, 25, 25), (100, 0, 120, 20)]
+    assert [d.bbox for d, _ in kept] == [
+        (0, 0, 20, 25),
+        (5, 5, 25, 25),
+        (100, 0, 120, 20),
+        (200, 50, 210, 60),
+    ]
 
 
 def test_the_crop_reader_trains_on_renders_and_reports_held_out_figures(tmp_path):

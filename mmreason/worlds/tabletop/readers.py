@@ -72,6 +72,15 @@ _MIN_THING = 0.5
 #: on the 2,100 held-out renders: the number of things found is right in 2,069 of them, against
 #: 2,042 with the detector's own threshold and no second look (docs/tabletop.md).
 _SAME_OVERLAP = 0.3
+#: ... and of two that overlap by more than this and are read the same colour and material, the
+#: weaker: the stray boxes left were all one face or edge of a thing found again, read as a
+#: smaller thing or another shape of its colour and material.
+_SAME_STUFF_OVERLAP = 0.2
+#: Peaks from this height up to crops.PROPOSAL_THRESHOLD (the height the reader learnt from) are
+#: read too, and kept only where the reader is this sure that they hold a thing: mostly things
+#: hidden behind another, whose peak is low.
+_LOW_PEAKS = 0.02
+_LOW_PEAK_THING = 0.98
 _CACHE: dict[str, tuple[tuple[Detection, CropReading | None], ...]] = {}
 _CACHE_SIZE = 8
 
@@ -86,11 +95,13 @@ def _crops_folder() -> Path:
 def _detect(image: Image.Image) -> tuple[tuple[Detection, CropReading | None], ...]:
     """The detector's findings on ``image`` (boxes in the picture's own coordinates), each with
     the crop reader's second look where the world has one. With it, the detector proposes more
-    (crops.PROPOSAL_THRESHOLD) and the second look decides: it places each box's edges and reads
-    the box again as placed, boxes it then finds empty are dropped, and of two that overlap by
-    more than _SAME_OVERLAP and read alike, the weaker. The proposer and
-    the reader of one grounding share one run (kept for the last few pictures)."""
-    from mmreason.worlds.tabletop.crops import PROPOSAL_THRESHOLD, WEIGHTS, read_crops
+    (crops.PROPOSAL_THRESHOLD, and lower peaks down to _LOW_PEAKS) and the second look decides:
+    it places each box's edges and reads the box again as placed; boxes it then finds empty are
+    dropped (a low peak unless it is sure, _LOW_PEAK_THING), and of two that overlap by more
+    than _SAME_OVERLAP and read alike, or by more than _SAME_STUFF_OVERLAP and read the same
+    colour and material, the weaker. The proposer and the reader of one grounding share one run
+    (kept for the last few pictures)."""
+    from mmreason.worlds.tabletop.crops import WEIGHTS, read_crops
     from mmreason.worlds.tabletop.detector import detect, moved
 
     rgb = image.convert("RGB")
@@ -98,7 +109,7 @@ def _detect(image: Image.Image) -> tuple[tuple[Detection, CropReading | None], .
     if key not in _CACHE:
         working, fx, fy = _working(rgb)
         if (_crops_folder() / WEIGHTS).is_file():
-            found = detect(working, _folder(), threshold=PROPOSAL_THRESHOLD)
+            found = detect(working, _folder(), threshold=_LOW_PEAKS)
             read = read_crops(working, [d.bbox for d in found], _crops_folder())
             if any(c.bbox is not None for c in read):
                 # Where the reader places a thing's box, that box is the thing's, and the reader
@@ -122,13 +133,18 @@ def _detect(image: Image.Image) -> tuple[tuple[Detection, CropReading | None], .
 def _judged(pairs: list[tuple[Detection, CropReading]]) -> list[tuple[Detection, CropReading | None]]:
     """The detections the crop reader keeps (see _detect), in their order."""
     from mmreason.vision.proposals import box_iou
-    from mmreason.worlds.tabletop.crops import named
+    from mmreason.worlds.tabletop.crops import PROPOSAL_THRESHOLD, named
+
+    def same(d: Detection, read: tuple[str, ...], k: Detection, other: tuple[str, ...]) -> bool:
+        overlap = box_iou(d.bbox, k.bbox)
+        return (overlap > _SAME_OVERLAP and read == other) or (
+            overlap > _SAME_STUFF_OVERLAP and read[1:3] == other[1:3]
+        )
 
     kept: list[tuple[Detection, tuple[str, ...]]] = []
     for d, c in sorted(pairs, key=lambda pair: -pair[0].score):
-        if c.p_thing >= _MIN_THING and not any(
-            box_iou(d.bbox, k.bbox) > _SAME_OVERLAP and named(c) == read for k, read in kept
-        ):
+        sure = _MIN_THING if d.score >= PROPOSAL_THRESHOLD else _LOW_PEAK_THING
+        if c.p_thing >= sure and not any(same(d, named(c), k, read) for k, read in kept):
             kept.append((d, named(c)))
     chosen = {id(d) for d, _ in kept}
     return [(d, c) for d, c in pairs if id(d) in chosen]
