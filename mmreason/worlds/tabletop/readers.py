@@ -70,7 +70,8 @@ _MIN_THING = 0.5
 #: Of two boxes that overlap by more than this (IoU) and that the crop reader reads alike, the
 #: weaker is dropped (one thing found twice). With crops.PROPOSAL_THRESHOLD and _MIN_THING, chosen
 #: on the 2,100 held-out renders: the number of things found is right in 2,069 of them, against
-#: 2,042 with the detector's own threshold and no second look (docs/tabletop.md).
+#: 2,042 with the detector's own threshold and no second look; with the two rules below, in
+#: 2,081 (docs/tabletop.md has the table).
 _SAME_OVERLAP = 0.3
 #: ... and of two that overlap by more than this and are read the same colour and material, the
 #: weaker: the stray boxes left were all one face or edge of a thing found again, read as a
