@@ -262,7 +262,7 @@ def test_the_crop_reader_places_a_box_found_too_large_on_its_thing(renders):
     # Each true box of a thing at least half visible, grown on two sides by a fifth of its side
     # (IoU 1/1.44 = 0.69 with the true one): the box the second look places is on the thing,
     # closer than the grown one, as the renderer's records say.
-    from mmreason.worlds.tabletop.crops import read_crops
+    from mmreason.worlds.tabletop.crops import read_crops, read_placed
     from mmreason.worlds.tabletop.readers import _crops_folder
 
     closer = total = 0
@@ -272,10 +272,16 @@ def test_the_crop_reader_places_a_box_found_too_large_on_its_thing(renders):
             (x0, y0, x1 + round((x1 - x0) / 5), y1 + round((y1 - y0) / 5))
             for x0, y0, x1, y1 in (o.bbox for o in shown)
         ]
-        for obj, box, r in zip(shown, grown, read_crops(image, grown, _crops_folder()), strict=True):
+        read = read_crops(image, grown, _crops_folder())
+        for obj, box, r in zip(shown, grown, read, strict=True):
             assert r.bbox is not None
             total += 1
             closer += box_iou(r.bbox, obj.bbox) > max(box_iou(box, obj.bbox), 0.75)
+        # The cascade grounding runs: the same placed boxes, each read again there.
+        placed = read_placed(image, grown, _crops_folder())
+        assert [box for box, _ in placed] == [r.bbox for r in read]
+        again = read_crops(image, [r.bbox for r in read], _crops_folder())
+        assert [c.p_thing for _, c in placed] == pytest.approx([r.p_thing for r in again], abs=1e-6)
     assert total > 40 and closer / total >= 0.95, (closer, total)
 
 
@@ -366,7 +372,7 @@ def test_a_crop_reader_trained_without_edges_still_loads(tmp_path):
     import torch
     from safetensors.torch import save_file
 
-    from mmreason.worlds.tabletop.crops import _CLASSES, _model, load_reader, read_crops
+    from mmreason.worlds.tabletop.crops import _CLASSES, _model, load_reader, read_crops, read_placed
 
     torch.manual_seed(0)
     model = _model(torch, 8, _CLASSES)
@@ -377,6 +383,10 @@ def test_a_crop_reader_trained_without_edges_still_loads(tmp_path):
     image, truth = render_scene(SEEDS[0])
     read = read_crops(image, [o.bbox for o in truth.objects], tmp_path)
     assert len(read) == len(truth.objects) and all(r.bbox is None for r in read)
+    # It reads each box once, where it is.
+    placed = read_placed(image, [o.bbox for o in truth.objects], tmp_path)
+    assert [box for box, _ in placed] == [o.bbox for o in truth.objects]
+    assert [c.p_thing for _, c in placed] == pytest.approx([r.p_thing for r in read])
 
 
 def test_readings_are_joined_as_a_weighted_product():

@@ -52,7 +52,7 @@ from mmreason.worlds.tabletop.render import COLOURS, SHAPES
 if TYPE_CHECKING:
     from mmreason.worlds.tabletop.detector import Detection
 
-__all__ = ["CropReading", "load_reader", "named", "read_crops", "train_reader"]
+__all__ = ["CropReading", "load_reader", "named", "read_crops", "read_placed", "train_reader"]
 
 #: The crop's side in the network's input (pixels).
 CROP = 40
@@ -474,17 +474,21 @@ def _run(
     from mmreason.worlds.tabletop.detector import _tensor
 
     rgb = image.convert("RGB")
-    x = _tensor(torch, [rgb])
+    return _readings(model, torch, _tensor(torch, [rgb]), rgb.size, boxes)
+
+
+def _readings(
+    model: Any, torch: Any, x: Any, size: tuple[int, int], boxes: Sequence[tuple[float, float, float, float]]
+) -> list[CropReading]:
+    """What ``model`` reads in each box of the picture ``x`` (1×3×H×W, as the detector scales it)."""
     b = np.array(boxes, dtype=np.float32).reshape(-1, 4)
     with torch.no_grad():
-        out = _read(model, torch, x, np.zeros(len(b)), b, rgb.size, model.margin)
+        out = _read(model, torch, x, np.zeros(len(b)), b, size, model.margin)
         p = torch.sigmoid(out[:, :3])
         shapes = torch.softmax(out[:, 3 : 3 + len(SHAPES)], dim=1)
         colours = torch.softmax(out[:, 3 + len(SHAPES) : _CLASSES], dim=1)
     placed = (
-        _placed(b, out[:, _CLASSES:].numpy(), rgb.size, model.margin).round().astype(int)
-        if model.edges
-        else None
+        _placed(b, out[:, _CLASSES:].numpy(), size, model.margin).round().astype(int) if model.edges else None
     )
     return [
         CropReading(
@@ -528,6 +532,29 @@ def read_crops(
 ) -> list[CropReading]:
     """What the crop reader in ``folder`` reads in each of ``boxes`` (pixels of ``image``)."""
     return _run(load_reader(folder), image, boxes)
+
+
+def read_placed(
+    image: Image.Image, boxes: Sequence[tuple[int, int, int, int]], folder: str | Path
+) -> list[tuple[tuple[int, int, int, int], CropReading]]:
+    """Each of ``boxes`` (pixels of ``image``) where the crop reader in ``folder`` places it, and
+    what it reads there: it reads each box, moves its edges where it reads the thing's are, and
+    reads it again as placed (the cascade of Cai and Vasconcelos, CVPR 2018). A box found off its
+    thing reads as no thing, or as part of another, until it is placed on it. A reader that
+    places no box reads each box once, where it is."""
+    import torch
+
+    model = load_reader(folder)
+    if not boxes:
+        return []
+    from mmreason.worlds.tabletop.detector import _tensor
+
+    rgb = image.convert("RGB")
+    x = _tensor(torch, [rgb])
+    first = _readings(model, torch, x, rgb.size, boxes)
+    placed = [c.bbox or tuple(box) for c, box in zip(first, boxes, strict=True)]
+    again = _readings(model, torch, x, rgb.size, placed) if model.edges else first
+    return list(zip(placed, again, strict=True))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -102,7 +102,7 @@ def _detect(image: Image.Image) -> tuple[tuple[Detection, CropReading | None], .
     than _SAME_OVERLAP and read alike, or by more than _SAME_STUFF_OVERLAP and read the same
     colour and material, the weaker. The proposer and the reader of one grounding share one run
     (kept for the last few pictures)."""
-    from mmreason.worlds.tabletop.crops import WEIGHTS, read_crops
+    from mmreason.worlds.tabletop.crops import WEIGHTS, read_placed
     from mmreason.worlds.tabletop.detector import detect, moved
 
     rgb = image.convert("RGB")
@@ -111,18 +111,15 @@ def _detect(image: Image.Image) -> tuple[tuple[Detection, CropReading | None], .
         working, fx, fy = _working(rgb)
         if (_crops_folder() / WEIGHTS).is_file():
             found = detect(working, _folder(), threshold=_LOW_PEAKS)
-            read = read_crops(working, [d.bbox for d in found], _crops_folder())
-            if any(c.bbox is not None for c in read):
-                # Where the reader places a thing's box, that box is the thing's, and the reader
-                # looks again there: a box found off its thing reads as no thing, or as part of
-                # another, until it is placed on it (the cascade of Cai and Vasconcelos, CVPR 2018).
-                # Where it stands moves with the box (detector.moved).
-                found = [
-                    d if c.bbox is None else moved(d, c.bbox, _folder(), working.size)
-                    for d, c in zip(found, read, strict=True)
+            # Where the reader places a thing's box, that box is the thing's, read again there;
+            # where the thing stands moves with it (detector.moved).
+            looked = read_placed(working, [d.bbox for d in found], _crops_folder())
+            pairs = _judged(
+                [
+                    (moved(d, box, _folder(), working.size), c)
+                    for d, (box, c) in zip(found, looked, strict=True)
                 ]
-                read = read_crops(working, [d.bbox for d in found], _crops_folder())
-            pairs = _judged(list(zip(found, read, strict=True)))
+            )
         else:
             pairs = [(d, None) for d in detect(working, _folder())]
         if len(_CACHE) >= _CACHE_SIZE:
