@@ -29,7 +29,16 @@ from PIL import Image
 
 from mmreason.errors import InvalidInputError
 
-__all__ = ["Region", "box_iou", "greyscale", "grid_regions", "rear_box", "segment_regions", "square_crop"]
+__all__ = [
+    "Region",
+    "box_intersection",
+    "box_iou",
+    "greyscale",
+    "grid_regions",
+    "rear_box",
+    "segment_regions",
+    "square_crop",
+]
 
 # Two colours closer than this (Euclidean, 0-255 RGB) are the same background colour.
 _BACKGROUND_TOLERANCE = 36.0
@@ -206,8 +215,15 @@ def box_iou(a: tuple[int, ...], b: tuple[int, ...]) -> float:
     >>> box_iou((0, 0, 10, 10), (5, 0, 15, 10))
     0.3333333333333333
     """
-    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
+    inter = box_intersection(a, b)
     union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
     return inter / union if union else 0.0
+
+
+def box_intersection(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """The area two ``(x0, y0, x1, y1)`` boxes share.
+
+    >>> box_intersection((0, 0, 10, 10), (5, 0, 15, 10))
+    50
+    """
+    return max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))

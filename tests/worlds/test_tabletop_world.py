@@ -308,7 +308,7 @@ def test_a_detection_moved_onto_its_true_box_stands_where_the_record_says(render
                 continue
             where = np.array(obj.coords[:2])
             wanted = np.array([where @ right, where @ behind])
-            there = moved(best, obj.bbox, _folder(), image.size)
+            there = moved(best, obj.bbox, calibration, image.size)
             assert there.bbox == obj.bbox and there.shapes == best.shapes
             read = {
                 "detector": np.array([best.across, best.depth]),

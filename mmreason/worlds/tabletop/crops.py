@@ -295,9 +295,9 @@ def _parts(boxes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def _covered(box: np.ndarray, by: tuple[float, float, float, float]) -> float:
     """The share of ``box``'s area inside ``by``."""
-    w = max(0.0, min(box[2], by[2]) - max(box[0], by[0]))
-    h = max(0.0, min(box[3], by[3]) - max(box[1], by[1]))
-    return w * h / max(float((box[2] - box[0]) * (box[3] - box[1])), 1.0)
+    from mmreason.vision.proposals import box_intersection
+
+    return float(box_intersection(tuple(box), by)) / max(float((box[2] - box[0]) * (box[3] - box[1])), 1.0)
 
 
 def _loss(torch: Any, out: Any, labels: Any, shifts: Any) -> Any:

@@ -464,15 +464,18 @@ def detect(image: Image.Image, folder: str | Path, *, threshold: float = _THRESH
 
 
 def moved(
-    detection: Detection, box: tuple[int, int, int, int], folder: str | Path, size: tuple[int, int]
+    detection: Detection,
+    box: tuple[int, int, int, int],
+    calibration: Mapping[str, Any],
+    size: tuple[int, int],
 ) -> Detection:
-    """``detection`` with its box at ``box`` (pixels of the picture of ``size`` the detector in
-    ``folder`` read), as a second look places it: where the solid's centre projects moves with the
-    box's centre, and where the thing stands on the table with it. The detector's box centre is
-    off by a pixel or two at its quarter resolution; the offset from it to the solid's centre is
-    read well (on 2,100 held-out renders, pairs of things whose order along the table it gets
-    wrong: 117 of 86,572 from the detector's box, 37 from the placed box, 16 from the true centres)."""
-    _, calibration = load_detector(folder)
+    """``detection`` with its box at ``box`` (pixels of the picture of ``size`` read by the
+    detector whose ``calibration`` is given, see :func:`load_detector`), as a second look places
+    it: where the solid's centre projects moves with the box's centre, and where the thing stands
+    on the table with it. The detector's box centre is off by a pixel or two at its quarter
+    resolution; the offset from it to the solid's centre is read well (on 2,100 held-out renders,
+    pairs of things whose order along the table it gets wrong: 117 of 86,572 from the detector's
+    box, 37 from the placed box, 16 from the true centres)."""
     u = (box[0] + box[2]) / 2 + detection.offset[0]
     v = (box[1] + box[3]) / 2 + detection.offset[1]
     across, depth = _place(calibration, u, v, detection.p_large >= 0.5, size)

@@ -103,7 +103,7 @@ def _detect(image: Image.Image) -> tuple[tuple[Detection, CropReading | None], .
     colour and material, the weaker. The proposer and the reader of one grounding share one run
     (kept for the last few pictures)."""
     from mmreason.worlds.tabletop.crops import WEIGHTS, read_placed
-    from mmreason.worlds.tabletop.detector import detect, moved
+    from mmreason.worlds.tabletop.detector import detect, load_detector, moved
 
     rgb = image.convert("RGB")
     key = hashlib.sha256(repr(rgb.size).encode() + rgb.tobytes()).hexdigest()
@@ -114,9 +114,10 @@ def _detect(image: Image.Image) -> tuple[tuple[Detection, CropReading | None], .
             # Where the reader places a thing's box, that box is the thing's, read again there;
             # where the thing stands moves with it (detector.moved).
             looked = read_placed(working, [d.bbox for d in found], _crops_folder())
+            _, calibration = load_detector(_folder())
             pairs = _judged(
                 [
-                    (moved(d, box, _folder(), working.size), c)
+                    (moved(d, box, calibration, working.size), c)
                     for d, (box, c) in zip(found, looked, strict=True)
                 ]
             )
@@ -142,8 +143,9 @@ def _judged(pairs: list[tuple[Detection, CropReading]]) -> list[tuple[Detection,
     kept: list[tuple[Detection, tuple[str, ...]]] = []
     for d, c in sorted(pairs, key=lambda pair: -pair[0].score):
         sure = _MIN_THING if d.score >= PROPOSAL_THRESHOLD else _LOW_PEAK_THING
-        if c.p_thing >= sure and not any(same(d, named(c), k, read) for k, read in kept):
-            kept.append((d, named(c)))
+        read = named(c)
+        if c.p_thing >= sure and not any(same(d, read, k, other) for k, other in kept):
+            kept.append((d, read))
     chosen = {id(d) for d, _ in kept}
     return [(d, c) for d, c in pairs if id(d) in chosen]
 
